@@ -1,0 +1,324 @@
+/* run.c — one run of one scenario; see run.h. */
+#include "harness/run.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness/client.h"
+#include "harness/httpd.h"
+#include "harness/netns.h"
+#include "harness/record.h"
+#include "harness/scenario.h"
+#include "sim/engine.h"
+
+static const char RUN_HOSTS[] =
+	"127.0.0.1\tlocalhost\n"
+	"::1\tlocalhost\n"
+	"198.19.0.2\tserver.test\n"
+	"2001:db8:5::2\tserver.test\n"
+	"198.18.0.2\tclient.test\n"
+	"2001:db8:c::2\tclient.test\n";
+
+/* No bypass: when nobody reads the queue, packets wait and then drop. */
+static const char RUN_FIREWALL[] =
+	"*filter\n"
+	":FORWARD ACCEPT [0:0]\n"
+	"-A FORWARD -j NFQUEUE --queue-num 0\n"
+	"COMMIT\n";
+
+const char *run_verdict_name(enum run_verdict v)
+{
+	static const char *names[] = { "pass", "fail", "inconclusive", "error" };
+	return v <= VERDICT_ERROR ? names[v] : "?";
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+int run_prepare_privileges(char **err)
+{
+	if (geteuid() == 0)
+		return 0;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	if (unshare(CLONE_NEWUSER) < 0) {
+		if (asprintf(err, "faultwire needs root, or unprivileged user namespaces, to make its private "
+		                  "network namespaces; unshare(CLONE_NEWUSER) failed: %s. Run it as root (sudo), or "
+		                  "allow user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 "
+		                  "(Debian) or user.max_user_namespaces > 0", strerror(errno)) < 0)
+			*err = NULL;
+		return -1;
+	}
+	snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+	int ok = write_file("/proc/self/setgroups", "deny\n") == 0 && write_file("/proc/self/uid_map", map) == 0;
+	snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+	ok = ok && write_file("/proc/self/gid_map", map) == 0;
+	if (!ok) {
+		if (asprintf(err, "cannot map user %u to root in a user namespace: %s", (unsigned)uid, strerror(errno)) < 0)
+			*err = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void set_error(struct run_outcome *out, enum run_exit exit_class, char *msg)
+{
+	out->exit_class = exit_class;
+	out->verdict = VERDICT_ERROR;
+	free(out->error);
+	out->error = msg ? msg : strdup("out of memory");
+}
+
+static void on_client_start(int64_t start_ns, void *arg)
+{
+	engine_set_start(arg, start_ns);
+}
+
+static void addr_set(struct packet_addr *a, int family, const char *text)
+{
+	memset(a, 0, sizeof *a);
+	a->family = family;
+	inet_pton(family, text, a->bytes);
+}
+
+/* Put the NFQUEUE rule into mid, for IPv4 and IPv6. A failure here is the
+ * machine's: iptables missing, or the kernel lacking the NFQUEUE target. */
+static int run_install_firewall(int mid_ns, char **err)
+{
+	static const char *const tools[] = { "iptables-restore", "ip6tables-restore" };
+	for (size_t i = 0; i < 2; i++) {
+		char *argv[] = { (char *)tools[i], "-w", NULL };
+		char *why = NULL;
+		int rc = netns_run(mid_ns, argv, RUN_FIREWALL, &why);
+		if (rc != 0) {
+			if (asprintf(err, "cannot install the NFQUEUE rule with %s: %s. faultwire needs iptables "
+			                  "(apt-get install iptables) and a kernel with the NFQUEUE target "
+			                  "(module xt_NFQUEUE, nfnetlink_queue)", tools[i], why ? why : "failed") < 0)
+				*err = NULL;
+			free(why);
+			return -1;
+		}
+		free(why);
+	}
+	return 0;
+}
+
+static char **run_environment(uint64_t seed, uint16_t port)
+{
+	char **env = calloc(6, sizeof *env);
+	if (!env)
+		return NULL;
+	int ok = 1;
+	if (port == 80)
+		ok &= asprintf(&env[0], "FAULTWIRE_URL=http://server.test/") >= 0;
+	else
+		ok &= asprintf(&env[0], "FAULTWIRE_URL=http://server.test:%u/", port) >= 0;
+	ok &= asprintf(&env[1], "FAULTWIRE_SERVER=198.19.0.2") >= 0;
+	ok &= asprintf(&env[2], "FAULTWIRE_SERVER6=2001:db8:5::2") >= 0;
+	ok &= asprintf(&env[3], "FAULTWIRE_PORT=%u", port) >= 0;
+	ok &= asprintf(&env[4], "FAULTWIRE_SEED=%llu", (unsigned long long)seed) >= 0;
+	if (!ok) {
+		for (int i = 0; i < 5; i++)
+			free(env[i]);
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+void run_scenario(const char *path, const struct run_options *options, struct run_outcome *out)
+{
+	struct scenario *s = NULL;
+	struct topology topo = { -1, -1, -1, 0, 0 };
+	struct engine *engine = NULL;
+	struct httpd *httpd = NULL;
+	struct client_result client = { 0 };
+	char **env = NULL;
+	char *err = NULL, *rundir = NULL, *workdir = NULL, *hosts = NULL;
+	json_t *expectations = NULL;
+	int64_t run_start = engine_now_ns();
+	int client_ran = 0;
+
+	memset(out, 0, sizeof *out);
+	out->verdict = VERDICT_ERROR;
+	if (scenario_load(path, &s, &err) < 0) {
+		set_error(out, EXIT_SCENARIO, err);
+		goto out;
+	}
+	char *const *client_argv = options->client_argv ? options->client_argv : s->client_argv;
+	if (!client_argv || !client_argv[0]) {
+		if (asprintf(&err, "%s: the scenario has no client; give one in the scenario (client = {...}) "
+		                   "or after -- on the command line", path) < 0)
+			err = NULL;
+		set_error(out, EXIT_SCENARIO, err);
+		goto out;
+	}
+	uint64_t seed = options->has_seed ? options->seed : s->seed;
+	double timeout = options->has_timeout ? options->timeout_s : s->timeout_s;
+
+	const char *tmp = getenv("TMPDIR");
+	if (asprintf(&rundir, "%s/faultwire-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(rundir)) {
+		if (asprintf(&err, "cannot make a run folder under %s: %s", tmp && *tmp ? tmp : "/tmp", strerror(errno)) < 0)
+			err = NULL;
+		set_error(out, EXIT_ENVIRONMENT, err);
+		goto out;
+	}
+	if (asprintf(&workdir, "%s/work", rundir) < 0 || asprintf(&hosts, "%s/hosts", rundir) < 0 ||
+	    mkdir(workdir, 0755) < 0 || write_file(hosts, RUN_HOSTS) < 0) {
+		set_error(out, EXIT_ENVIRONMENT, strdup("cannot prepare the run folder"));
+		goto out;
+	}
+	if (topology_create(&topo, &err) < 0) {
+		char *msg = NULL;
+		if (asprintf(&msg, "cannot make the run's network namespaces: %s. faultwire needs root or "
+		                   "unprivileged user namespaces", err ? err : "?") < 0)
+			msg = NULL;
+		free(err);
+		set_error(out, EXIT_ENVIRONMENT, msg);
+		goto out;
+	}
+	if (run_install_firewall(topo.mid_ns, &err) < 0) {
+		set_error(out, EXIT_ENVIRONMENT, err);
+		goto out;
+	}
+	httpd = httpd_start(topo.server_ns, s->server_port, seed, &err);
+	if (!httpd) {
+		set_error(out, EXIT_ENVIRONMENT, err);
+		goto out;
+	}
+	struct engine_config cfg = {
+		.ns_fd = topo.mid_ns, .queue = 0, .client_ifindex = topo.mid_client_ifindex,
+		.rules = s->rules, .rule_count = s->rule_count, .seed = seed,
+	};
+	addr_set(&cfg.client_side4, AF_INET, "198.18.0.1");
+	addr_set(&cfg.client_side6, AF_INET6, "2001:db8:c::1");
+	addr_set(&cfg.server_side4, AF_INET, "198.19.0.1");
+	addr_set(&cfg.server_side6, AF_INET6, "2001:db8:5::1");
+	engine = engine_start(&cfg, &err);
+	if (!engine) {
+		set_error(out, EXIT_ENVIRONMENT, err);
+		goto out;
+	}
+	env = run_environment(seed, s->server_port);
+	struct client_spec spec = {
+		.argv = client_argv, .workdir = workdir, .env = env, .net_ns = topo.client_ns,
+		.hosts_file = hosts, .timeout_s = timeout, .echo = options->echo,
+		.on_start = on_client_start, .on_start_arg = engine,
+	};
+	if (client_run(&spec, &client, &err) < 0) {
+		set_error(out, EXIT_ENVIRONMENT, err);
+		goto out;
+	}
+	client_ran = 1;
+	engine_stop(engine);
+	httpd_stop(httpd);
+
+	struct record_input in = {
+		.scenario = s, .seed = seed, .workdir = workdir, .client_argv = client_argv,
+		.client = &client, .engine = engine, .httpd = httpd, .t0_ns = client.start_ns,
+		.run_start_ns = run_start,
+	};
+	out->record = record_build(&in);
+
+	/* The verdict: a run whose packets may have escaped the faults proves
+	 * nothing, nor does one whose faults never fired. */
+	const char *engine_failure = engine_error(engine);
+	struct engine_stats st = engine_stats(engine);
+	size_t fired;
+	engine_events(engine, &fired);
+	if (scenario_evaluate(s, out->record, &expectations, &err) < 0) {
+		set_error(out, EXIT_SCENARIO, err);
+		goto out;
+	}
+	int all_ok = 1;
+	size_t i;
+	json_t *e;
+	json_array_foreach(expectations, i, e)
+		all_ok &= json_is_true(json_object_get(e, "ok"));
+	char *why = NULL;
+	if (engine_failure) {
+		out->verdict = VERDICT_ERROR;
+		if (asprintf(&why, "the packet engine failed: %s", engine_failure) < 0)
+			why = NULL;
+	} else if (st.queue_drops) {
+		out->verdict = VERDICT_ERROR;
+		if (asprintf(&why, "the kernel dropped %llu queued packet(s) before the engine saw them, so "
+		                   "faults may not have applied to them", (unsigned long long)st.queue_drops) < 0)
+			why = NULL;
+	} else if (s->rule_count && fired == 0) {
+		out->verdict = VERDICT_INCONCLUSIVE;
+		why = strdup("no fault fired: the client's traffic never met the conditions of any fault, "
+		             "so the run says nothing about how it copes");
+	} else if (client.exec_error) {
+		out->verdict = VERDICT_ERROR;
+		why = strdup(client.exec_error);
+	} else {
+		out->verdict = all_ok ? VERDICT_PASS : VERDICT_FAIL;
+	}
+	out->exit_class = out->verdict == VERDICT_PASS ? EXIT_PASS : EXIT_FAILED;
+	out->error = why;
+	record_finish(out->record, expectations, run_verdict_name(out->verdict), why,
+	              (engine_now_ns() - run_start) / 1000000);
+out:
+	json_decref(expectations);
+	engine_free(engine);
+	httpd_free(httpd);
+	topology_destroy(&topo);
+	if (client_ran || client.stdout_tail)
+		client_result_free(&client);
+	if (env) {
+		for (char **p = env; *p; p++)
+			free(*p);
+		free(env);
+	}
+	if (rundir) {
+		if (out->verdict == VERDICT_PASS || !client_ran) {
+			remove_tree(rundir);
+			free(rundir);
+		} else {
+			out->rundir = rundir;
+		}
+	}
+	free(workdir);
+	free(hosts);
+	scenario_free(s);
+}
+
+void run_outcome_free(struct run_outcome *out)
+{
+	json_decref(out->record);
+	free(out->error);
+	free(out->rundir);
+	memset(out, 0, sizeof *out);
+}

@@ -1,0 +1,526 @@
+/* scenario.c — Lua scenarios; see scenario.h. */
+#include "harness/scenario.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "harness/content.h"
+#include "harness/httpd.h"
+
+extern const char faultwire_prelude[];
+extern const size_t faultwire_prelude_len;
+
+/* Scenario code gets this many instructions per call into it, and this much
+ * memory in all: plenty for any scenario, and a loop that never ends or a
+ * table that grows forever is stopped with a message instead of hanging CI. */
+#define SCENARIO_INSTRUCTION_BUDGET 200000000L
+#define SCENARIO_HOOK_STEP 100000
+#define SCENARIO_MEMORY_LIMIT (256u * 1024 * 1024)
+
+struct scenario_state {
+	size_t used, limit;
+	long instructions_left;
+};
+
+static void *scenario_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct scenario_state *st = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		st->used -= old;
+		return NULL;
+	}
+	if (nsize > old && st->used - old + nsize > st->limit)
+		return NULL;  /* Lua raises "not enough memory" */
+	void *p = realloc(ptr, nsize);
+	if (p)
+		st->used = st->used - old + nsize;
+	return p;
+}
+
+static void scenario_count_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	struct scenario_state *st;
+	lua_getallocf(L, (void **)&st);
+	st->instructions_left -= SCENARIO_HOOK_STEP;
+	if (st->instructions_left < 0)
+		luaL_error(L, "scenario code ran for too long (more than %d million instructions in one call): "
+		              "is there a loop that never ends?", (int)(SCENARIO_INSTRUCTION_BUDGET / 1000000));
+}
+
+/* Message handler: keep the error, add the Lua traceback for -v. */
+static int scenario_message_handler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	lua_pushstring(L, msg);
+	return 1;
+}
+
+/* The one way into Lua: protected, budgeted, error as "file:line: message". */
+static int scenario_call(lua_State *L, int nargs, int nresults, char **err)
+{
+	struct scenario_state *st;
+	lua_getallocf(L, (void **)&st);
+	st->instructions_left = SCENARIO_INSTRUCTION_BUDGET;
+	int base = lua_gettop(L) - nargs;
+	lua_pushcfunction(L, scenario_message_handler);
+	lua_insert(L, base);
+	int status = lua_pcall(L, nargs, nresults, base);
+	lua_remove(L, base);
+	if (status != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		if (status == LUA_ERRMEM)
+			msg = "scenario code used more memory than allowed (256 MiB)";
+		*err = strdup(msg ? msg : "unknown Lua error");
+		lua_pop(L, 1);
+		return -1;
+	}
+	return 0;
+}
+
+static long long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long long size = -1;
+	if (f && fseek(f, 0, SEEK_END) == 0)
+		size = ftell(f);
+	if (f)
+		fclose(f);
+	return size;
+}
+
+/* native.compare_served(file, urlpath, seed) -> same, detail */
+static int native_compare_served(lua_State *L)
+{
+	const char *file = luaL_checkstring(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	uint64_t seed = (uint64_t)luaL_checkinteger(L, 3);
+	unsigned long long n;
+	char *why = NULL;
+	int same;
+
+	if (sscanf(path, "/bytes/%llu", &n) == 1) {
+		same = content_compare_file(file, seed, n, &why);
+	} else {
+		uint8_t *body = NULL;
+		size_t len = 0;
+		if (httpd_render(path, seed, &body, &len) < 0) {
+			lua_pushboolean(L, 0);
+			lua_pushfstring(L, "the server has no fixed body at %s to compare with", path);
+			return 2;
+		}
+		FILE *f = fopen(file, "rb");
+		if (!f) {
+			free(body);
+			lua_pushboolean(L, 0);
+			lua_pushfstring(L, "cannot read it (%s)", strerror(errno));
+			return 2;
+		}
+		uint8_t *got = malloc(len + 1);
+		size_t have = got ? fread(got, 1, len + 1, f) : 0;
+		fclose(f);
+		same = got && have == len && memcmp(got, body, len) == 0;
+		if (!same && asprintf(&why, "file is %zu bytes and differs from the %zu bytes served", have, len) < 0)
+			why = NULL;
+		free(got);
+		free(body);
+	}
+	lua_pushboolean(L, same == 1);
+	if (same == 1)
+		lua_pushfstring(L, "%I bytes", (lua_Integer)file_size(file));
+	else
+		lua_pushstring(L, why ? why : "it differs");
+	free(why);
+	return 2;
+}
+
+static int scenario_unknown_global(lua_State *L)
+{
+	const char *name = lua_tostring(L, 2);
+	if (name && strcmp(name, "fw") == 0)
+		return luaL_error(L, "unknown global 'fw': start the scenario with local fw = require \"faultwire\"");
+	return luaL_error(L, "unknown global '%s'", name ? name : "?");
+}
+
+/* Standard library minus what reaches outside the scenario. */
+static void scenario_sandbox(lua_State *L)
+{
+	static const char *const removed[][2] = {
+		{ "os", "execute" }, { "os", "exit" }, { "os", "remove" }, { "os", "rename" },
+		{ "os", "tmpname" }, { "os", "setlocale" }, { "io", "popen" }, { "package", "loadlib" },
+	};
+	for (size_t i = 0; i < sizeof removed / sizeof removed[0]; i++) {
+		lua_getglobal(L, removed[i][0]);
+		lua_pushnil(L);
+		lua_setfield(L, -2, removed[i][1]);
+		lua_pop(L, 1);
+	}
+	/* No C modules: keep only the preload and Lua-file searchers. */
+	lua_getglobal(L, "package");
+	lua_pushstring(L, "");
+	lua_setfield(L, -2, "cpath");
+	lua_getfield(L, -1, "searchers");
+	lua_pushnil(L);
+	lua_rawseti(L, -2, 4);
+	lua_pushnil(L);
+	lua_rawseti(L, -2, 3);
+	lua_pop(L, 2);
+	lua_pushnil(L);
+	lua_setglobal(L, "debug");
+}
+
+static int scenario_open_module(lua_State *L)
+{
+	if (luaL_loadbufferx(L, faultwire_prelude, faultwire_prelude_len, "=faultwire", "t") != LUA_OK)
+		return lua_error(L);
+	lua_newtable(L);
+	lua_pushcfunction(L, native_compare_served);
+	lua_setfield(L, -2, "compare_served");
+	lua_call(L, 1, 1);
+	return 1;
+}
+
+static char *dup_field_string(lua_State *L, int index, const char *field)
+{
+	lua_getfield(L, index, field);
+	char *s = lua_isstring(L, -1) ? strdup(lua_tostring(L, -1)) : NULL;
+	lua_pop(L, 1);
+	return s;
+}
+
+static double field_number(lua_State *L, int index, const char *field, double fallback, int *present)
+{
+	lua_getfield(L, index, field);
+	int is_number = lua_isnumber(L, -1);
+	double v = is_number ? lua_tonumber(L, -1) : fallback;
+	lua_pop(L, 1);
+	if (present)
+		*present = is_number;
+	return v;
+}
+
+static int field_string_is(lua_State *L, int index, const char *field, const char *value)
+{
+	lua_getfield(L, index, field);
+	int same = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), value) == 0;
+	lua_pop(L, 1);
+	return same;
+}
+
+static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, char **err)
+{
+	static const struct { const char *name; enum fault_type type; } types[] = {
+		{ "reset", FAULT_RESET }, { "refuse", FAULT_REFUSE },
+		{ "unreachable", FAULT_UNREACHABLE }, { "blackhole", FAULT_BLACKHOLE },
+	};
+	size_t i;
+	for (i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (field_string_is(L, index, "type", types[i].name))
+			break;
+	char *where = dup_field_string(L, index, "where");
+	if (i == sizeof types / sizeof types[0]) {
+		if (asprintf(err, "%s: this fault is not supported by the engine", where ? where : "?") < 0)
+			*err = NULL;
+		free(where);
+		return -1;
+	}
+	fault_rule_init(r, types[i].type);
+	snprintf(r->where, sizeof r->where, "%s", where ? where : "?");
+	free(where);
+
+	r->dirs = field_string_is(L, index, "dir", "up") ? DIR_UP
+	        : field_string_is(L, index, "dir", "down") ? DIR_DOWN : DIR_UP | DIR_DOWN;
+	r->from_ns = (int64_t)(field_number(L, index, "from", 0, NULL) * 1e9);
+	int present;
+	double until = field_number(L, index, "until", 0, &present);
+	r->until_ns = present ? (int64_t)(until * 1e9) : -1;
+	r->port = (uint16_t)field_number(L, index, "port", 0, NULL);
+	r->p = field_number(L, index, "p", 1, NULL);
+	lua_getfield(L, index, "flows");
+	if (lua_istable(L, -1)) {
+		lua_Integer n = luaL_len(L, -1);
+		if (n > FAULT_MAX_FLOWS) {
+			lua_pop(L, 1);
+			if (asprintf(err, "%s: 'flows' may list at most %d connections", r->where, FAULT_MAX_FLOWS) < 0)
+				*err = NULL;
+			return -1;
+		}
+		for (lua_Integer k = 1; k <= n; k++) {
+			lua_rawgeti(L, -1, k);
+			r->flows[r->flow_count++] = (uint32_t)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+
+	double v = field_number(L, index, "after_bytes", -1, &present);
+	r->after_bytes = present ? (int64_t)v : -1;
+	v = field_number(L, index, "after_ms", -1, &present);
+	r->after_ns = present ? (int64_t)(v * 1e6) : -1;
+	r->to = field_string_is(L, index, "to", "client") ? TARGET_CLIENT
+	      : field_string_is(L, index, "to", "server") ? TARGET_SERVER : TARGET_CLIENT | TARGET_SERVER;
+	r->code = field_string_is(L, index, "code", "net") ? UNREACH_NET
+	        : field_string_is(L, index, "code", "port") ? UNREACH_PORT
+	        : field_string_is(L, index, "code", "admin") ? UNREACH_ADMIN : UNREACH_HOST;
+	return 0;
+}
+
+static int scenario_read(lua_State *L, struct scenario *s, char **err)
+{
+	int t = lua_gettop(L);
+	s->name = dup_field_string(L, t, "name");
+	s->about = dup_field_string(L, t, "about");
+	double seed = field_number(L, t, "seed", 1, &s->has_seed);
+	s->seed = (uint64_t)seed;
+	s->timeout_s = field_number(L, t, "timeout", 30, &s->has_timeout);
+
+	lua_getfield(L, t, "server");
+	s->server_port = (uint16_t)field_number(L, lua_gettop(L), "port", 80, NULL);
+	lua_pop(L, 1);
+
+	lua_getfield(L, t, "client");
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		s->client_argv = calloc(4, sizeof *s->client_argv);
+		if (!s->client_argv)
+			goto nomem;
+		s->client_argv[0] = strdup("/bin/sh");
+		s->client_argv[1] = strdup("-c");
+		s->client_argv[2] = strdup(lua_tostring(L, -1));
+		s->client_is_shell = 1;
+	} else if (lua_istable(L, -1)) {
+		lua_Integer n = luaL_len(L, -1);
+		s->client_argv = calloc((size_t)n + 1, sizeof *s->client_argv);
+		if (!s->client_argv)
+			goto nomem;
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, -1, i);
+			s->client_argv[i - 1] = strdup(lua_tostring(L, -1));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+
+	lua_getfield(L, t, "faults");
+	lua_Integer n = luaL_len(L, -1);
+	s->rules = calloc((size_t)n + 1, sizeof *s->rules);
+	if (!s->rules)
+		goto nomem;
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		int rc = scenario_read_rule(L, lua_gettop(L), &s->rules[s->rule_count], err);
+		lua_pop(L, 1);
+		if (rc < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+		s->rule_count++;
+	}
+	lua_pop(L, 1);
+
+	lua_getfield(L, t, "expect");
+	s->expect_count = (size_t)luaL_len(L, -1);
+	lua_pop(L, 1);
+	return 0;
+nomem:
+	*err = strdup("out of memory reading the scenario");
+	return -1;
+}
+
+int scenario_load(const char *path, struct scenario **out, char **err)
+{
+	struct scenario *s = calloc(1, sizeof *s);
+	struct scenario_state *st = calloc(1, sizeof *st);
+	char *dir_copy = NULL;
+	lua_State *L = NULL;
+	*out = NULL;
+	if (!s || !st) {
+		free(s);
+		free(st);
+		*err = strdup("out of memory");
+		return -1;
+	}
+	st->limit = SCENARIO_MEMORY_LIMIT;
+	s->path = strdup(path);
+	s->table_ref = LUA_NOREF;
+	L = lua_newstate(scenario_alloc, st);
+	if (!L) {
+		free(st);
+		*err = strdup("cannot create a Lua state");
+		goto fail;
+	}
+	s->L = L;
+	luaL_openlibs(L);
+	lua_sethook(L, scenario_count_hook, LUA_MASKCOUNT, SCENARIO_HOOK_STEP);
+
+	/* require "faultwire" gives the built-in module; other requires look
+	 * next to the scenario. */
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(L, scenario_open_module);
+	lua_setfield(L, -2, "faultwire");
+	lua_pop(L, 1);
+	dir_copy = strdup(path);
+	lua_getglobal(L, "package");
+	lua_pushfstring(L, "%s/?.lua", dirname(dir_copy));
+	lua_setfield(L, -2, "path");
+	lua_pop(L, 1);
+	/* Load the module before the sandbox takes debug away: it needs
+	 * debug.getinfo to name the scenario's lines in its messages. */
+	lua_getglobal(L, "require");
+	lua_pushstring(L, "faultwire");
+	if (scenario_call(L, 1, 0, err) < 0)
+		goto fail;
+	scenario_sandbox(L);
+	lua_pushglobaltable(L);
+	lua_newtable(L);
+	lua_pushcfunction(L, scenario_unknown_global);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lua_pop(L, 1);
+
+	FILE *probe = fopen(path, "r");
+	if (!probe) {
+		if (asprintf(err, "%s: cannot open the scenario: %s", path, strerror(errno)) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	fclose(probe);
+	if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+		*err = strdup(lua_tostring(L, -1));
+		goto fail;
+	}
+	if (scenario_call(L, 0, 1, err) < 0)
+		goto fail;
+	lua_getfield(L, -1, "_kind");
+	int is_scenario = lua_type(L, -2) == LUA_TTABLE && lua_isstring(L, -1) &&
+	                  strcmp(lua_tostring(L, -1), "scenario") == 0;
+	lua_pop(L, 1);
+	if (!is_scenario) {
+		if (asprintf(err, "%s: the file must return fw.scenario{...}; it returned %s", path,
+		             luaL_typename(L, -1)) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	if (scenario_read(L, s, err) < 0)
+		goto fail;
+	s->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	free(dir_copy);
+	*out = s;
+	return 0;
+fail:
+	free(dir_copy);
+	scenario_free(s);
+	return -1;
+}
+
+void scenario_push_json(lua_State *L, json_t *value)
+{
+	size_t index;
+	const char *key;
+	json_t *item;
+	switch (json_typeof(value)) {
+	case JSON_OBJECT:
+		lua_createtable(L, 0, (int)json_object_size(value));
+		json_object_foreach(value, key, item) {
+			scenario_push_json(L, item);
+			lua_setfield(L, -2, key);
+		}
+		break;
+	case JSON_ARRAY:
+		lua_createtable(L, (int)json_array_size(value), 0);
+		json_array_foreach(value, index, item) {
+			scenario_push_json(L, item);
+			lua_rawseti(L, -2, (lua_Integer)index + 1);
+		}
+		break;
+	case JSON_STRING:
+		lua_pushlstring(L, json_string_value(value), json_string_length(value));
+		break;
+	case JSON_INTEGER:
+		lua_pushinteger(L, (lua_Integer)json_integer_value(value));
+		break;
+	case JSON_REAL:
+		lua_pushnumber(L, json_real_value(value));
+		break;
+	case JSON_TRUE:
+		lua_pushboolean(L, 1);
+		break;
+	case JSON_FALSE:
+		lua_pushboolean(L, 0);
+		break;
+	case JSON_NULL:
+	default:
+		lua_pushnil(L);
+		break;
+	}
+}
+
+int scenario_evaluate(struct scenario *s, json_t *record, json_t **results, char **err)
+{
+	lua_State *L = s->L;
+	int top = lua_gettop(L);
+	*results = NULL;
+	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	lua_getfield(L, -1, "faultwire");
+	lua_getfield(L, -1, "_evaluate");
+	lua_rawgeti(L, LUA_REGISTRYINDEX, s->table_ref);
+	scenario_push_json(L, record);
+	if (scenario_call(L, 2, 1, err) < 0) {
+		lua_settop(L, top);
+		return -1;
+	}
+	json_t *list = json_array();
+	lua_Integer n = luaL_len(L, -1);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		int r = lua_gettop(L);
+		json_t *one = json_object();
+		lua_getfield(L, r, "name");
+		json_object_set_new(one, "name", json_string(lua_tostring(L, -1)));
+		lua_getfield(L, r, "ok");
+		json_object_set_new(one, "ok", json_boolean(lua_toboolean(L, -1)));
+		lua_getfield(L, r, "detail");
+		json_object_set_new(one, "detail", json_string(lua_isstring(L, -1) ? lua_tostring(L, -1) : ""));
+		lua_getfield(L, r, "where");
+		json_object_set_new(one, "where", json_string(lua_isstring(L, -1) ? lua_tostring(L, -1) : ""));
+		json_array_append_new(list, one);
+		lua_settop(L, r - 1);
+	}
+	lua_settop(L, top);
+	*results = list;
+	return 0;
+}
+
+void scenario_free(struct scenario *s)
+{
+	if (!s)
+		return;
+	if (s->L) {
+		struct scenario_state *st;
+		lua_getallocf(s->L, (void **)&st);
+		lua_close(s->L);
+		free(st);
+	}
+	if (s->client_argv)
+		for (char **a = s->client_argv; *a; a++)
+			free(*a);
+	free(s->client_argv);
+	free(s->rules);
+	free(s->name);
+	free(s->about);
+	free(s->path);
+	free(s);
+}

@@ -1,0 +1,54 @@
+/* scenario.h — load a Lua scenario file and evaluate its expectations.
+ *
+ * The scenario runs in its own Lua 5.4 state with the `faultwire` module
+ * (scenarios/faultwire.lua, compiled in) and without the parts of the
+ * standard library that reach outside (os.execute, io.popen, C modules).
+ * Every call into Lua is protected: a scenario error becomes a message that
+ * starts with "file:line:", never a crash. Runaway code is stopped by an
+ * instruction budget and the state's memory is capped. */
+#ifndef FW_HARNESS_SCENARIO_H
+#define FW_HARNESS_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sim/fault.h"
+
+struct lua_State;
+
+struct scenario {
+	char *path;                /* as given */
+	char *name, *about;
+	int has_seed;
+	uint64_t seed;
+	int has_timeout;
+	double timeout_s;
+	uint16_t server_port;
+	char **client_argv;        /* NULL-terminated; NULL when the scenario has no client */
+	int client_is_shell;       /* the client was one string, run with /bin/sh -c */
+	struct fault_rule *rules;
+	size_t rule_count;
+	size_t expect_count;
+	struct lua_State *L;
+	int table_ref;             /* registry reference to the scenario table */
+};
+
+/* Load and validate the scenario at path. Returns 0 with *out (the caller
+ * frees it with scenario_free), or -1 with *err (malloc'd) of the form
+ * "path:line: what was wrong". */
+int scenario_load(const char *path, struct scenario **out, char **err);
+
+/* Evaluate the expectations over a run record (see record.h). Returns 0
+ * with *results, a JSON array of {name, ok, detail, where} (the caller owns
+ * it), or -1 with *err when scenario code failed while evaluating
+ * (an error inside fw.check). */
+int scenario_evaluate(struct scenario *s, json_t *record, json_t **results, char **err);
+
+void scenario_free(struct scenario *s);
+
+/* Push a JSON value as the Lua value it describes (null becomes nil). */
+void scenario_push_json(struct lua_State *L, json_t *value);
+
+#endif

@@ -1,0 +1,526 @@
+/* engine.c — the packet engine; see engine.h. */
+#include "sim/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "sim/craft.h"
+#include "sim/inject.h"
+#include "sim/nfqueue.h"
+
+/* Headers only: IPv6 with extension headers plus the longest TCP header. */
+#define ENGINE_COPY_RANGE 192
+/* Time-driven faults (reset after_ms) are checked this often. */
+#define ENGINE_TICK_US 5000
+/* Datagrams read per wakeup before the loop looks at its timers again. */
+#define ENGINE_READS_PER_WAKEUP 64
+
+struct engine {
+	struct engine_config config;
+	struct fault_rule *rules;
+	int has_timed_rules;
+
+	pthread_t thread;
+	int thread_started;
+	int stop_pipe[2];
+	_Atomic int64_t t0_ns;
+	int64_t started_ns;
+
+	/* Set by the thread before it reports ready. */
+	pthread_mutex_t lock;
+	pthread_cond_t ready_cond;
+	int ready;
+	char *setup_error;
+
+	/* Owned by the thread while it runs. */
+	struct event_base *base;
+	struct nfqueue *queue;
+	struct injector *injector;
+	struct flow_table *flows;
+	struct engine_event *events;
+	size_t event_count, event_capacity;
+	struct engine_stats stats;
+	char *error;
+	int stopped;
+};
+
+static void engine_on_queue(evutil_socket_t fd, short what, void *arg);
+static void engine_on_stop(evutil_socket_t fd, short what, void *arg);
+static void engine_on_tick(evutil_socket_t fd, short what, void *arg);
+static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg);
+
+int64_t engine_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t engine_run_time(struct engine *e, int64_t now)
+{
+	return now - atomic_load(&e->t0_ns);
+}
+
+static void engine_fail(struct engine *e, char *err)
+{
+	/* Keep the first failure: it is the cause, later ones are effects. */
+	if (!e->error)
+		e->error = err ? err : strdup("engine failure");
+	else
+		free(err);
+	event_base_loopbreak(e->base);
+}
+
+static void engine_log(struct engine *e, int64_t now, const struct flow *f, int rule, const char *detail)
+{
+	if (e->event_count == e->event_capacity) {
+		size_t cap = e->event_capacity ? e->event_capacity * 2 : 32;
+		struct engine_event *v = realloc(e->events, cap * sizeof *v);
+		if (!v)
+			return;
+		e->events = v;
+		e->event_capacity = cap;
+	}
+	struct engine_event *ev = &e->events[e->event_count++];
+	memset(ev, 0, sizeof *ev);
+	ev->t_ns = engine_run_time(e, now);
+	ev->flow = f ? f->id : 0;
+	ev->rule = rule;
+	snprintf(ev->fault, sizeof ev->fault, "%s", rule >= 0 ? fault_type_name(e->rules[rule].type) : "?");
+	snprintf(ev->detail, sizeof ev->detail, "%s", detail);
+}
+
+static void engine_send(struct engine *e, const uint8_t *packet, size_t len)
+{
+	char *err = NULL;
+	if (!len)
+		return;
+	if (inject_send(e->injector, packet, len, &err) < 0) {
+		engine_fail(e, err);
+		return;
+	}
+	e->stats.injected++;
+}
+
+/* RST (with ACK) from one endpoint of f to the other. seq must be exactly
+ * what the receiver expects next: Linux answers an RST that is merely
+ * in-window with a challenge ACK (RFC 5961) instead of resetting. */
+static void engine_send_rst(struct engine *e, const struct flow *f, int to_client, uint32_t seq, uint32_t ack)
+{
+	struct craft_tcp t = {
+		.seq = seq, .ack = ack, .flags = TCP_RST | TCP_ACK,
+	};
+	if (to_client) {
+		t.src = f->server; t.sport = f->server_port;
+		t.dst = f->client; t.dport = f->client_port;
+	} else {
+		t.src = f->client; t.sport = f->client_port;
+		t.dst = f->server; t.dport = f->server_port;
+	}
+	uint8_t buf[128];
+	engine_send(e, buf, craft_tcp_segment(buf, sizeof buf, &t));
+}
+
+static void engine_reset_flow(struct engine *e, struct flow *f, unsigned to, int64_t now)
+{
+	if (to & TARGET_CLIENT)
+		engine_send_rst(e, f, 1, f->down.next_seq, f->up.next_seq);
+	if (to & TARGET_SERVER)
+		engine_send_rst(e, f, 0, f->up.next_seq, f->down.next_seq);
+	flow_end(f, FLOW_END_RESET_INJECTED, now);
+}
+
+static const char *unreach_name(enum craft_unreach code)
+{
+	switch (code) {
+	case UNREACH_NET: return "network";
+	case UNREACH_HOST: return "host";
+	case UNREACH_PORT: return "port";
+	case UNREACH_ADMIN: return "administratively prohibited";
+	}
+	return "?";
+}
+
+static const char *dir_bytes_name(unsigned dirs)
+{
+	return dirs == DIR_UP ? "up" : dirs == DIR_DOWN ? "down" : "in both directions";
+}
+
+static const char *targets_name(unsigned to)
+{
+	return to == TARGET_CLIENT ? "the client" : to == TARGET_SERVER ? "the server" : "client and server";
+}
+
+/* Carry out a decision on a packet; returns the verdict. */
+static int engine_apply(struct engine *e, struct flow *f, const struct packet *p, enum flow_dir dir,
+                        const struct fault_decision *d, int64_t now)
+{
+	char detail[160] = "";
+	uint8_t buf[1400];
+	const struct fault_rule *r = d->rule >= 0 ? &e->rules[d->rule] : NULL;
+	char addr[80];
+
+	switch (d->action) {
+	case ACTION_ACCEPT:
+		if (f)
+			flow_update(f, p, dir, now);
+		return NFQUEUE_ACCEPT;
+	case ACTION_DROP:
+		if (f) {
+			f->dropped++;
+			f->last_ns = now;
+		}
+		e->stats.dropped++;
+		if (d->first)
+			snprintf(detail, sizeof detail, "silently dropping %s packets of the connection",
+			         r->dirs == (DIR_UP | DIR_DOWN) ? "all" : dir_bytes_name(r->dirs));
+		break;
+	case ACTION_RESET:
+		e->stats.dropped++;
+		f->dropped++;
+		engine_reset_flow(e, f, d->to, now);
+		if (r->after_bytes >= 0)
+			snprintf(detail, sizeof detail, "after %llu bytes %s: RST to %s",
+			         (unsigned long long)d->at_bytes, dir_bytes_name(r->dirs), targets_name(d->to));
+		else
+			snprintf(detail, sizeof detail, "after %.3f s: RST to %s",
+			         (double)(now - f->opened_ns) / 1e9, targets_name(d->to));
+		break;
+	case ACTION_RESET_AGAIN:
+		/* The sender still believes in the connection: answer with the
+		 * sequence number its own ACK says it expects. */
+		e->stats.dropped++;
+		f->dropped++;
+		if (p->tcp_flags & TCP_ACK)
+			engine_send_rst(e, f, dir == DIR_UP, p->ack,
+			                p->seq + (uint32_t)p->payload_len + ((p->tcp_flags & TCP_FIN) ? 1 : 0));
+		return NFQUEUE_DROP;
+	case ACTION_REFUSE: {
+		e->stats.dropped++;
+		f->dropped++;
+		struct craft_tcp t = {
+			.src = f->server, .sport = f->server_port,
+			.dst = f->client, .dport = f->client_port,
+			.seq = 0, .ack = p->seq + 1, .flags = TCP_RST | TCP_ACK,
+		};
+		engine_send(e, buf, craft_tcp_segment(buf, sizeof buf, &t));
+		flow_end(f, FLOW_END_REFUSED, now);
+		snprintf(detail, sizeof detail, "SYN to %s answered with RST",
+		         packet_addr_format(&f->server, f->server_port, addr, sizeof addr));
+		break;
+	}
+	case ACTION_UNREACHABLE: {
+		e->stats.dropped++;
+		if (f)
+			f->dropped++;
+		/* A port is unreachable at the host; the rest at a router. */
+		const struct packet_addr *from;
+		if (d->code == UNREACH_PORT)
+			from = &p->dst;
+		else if (p->family == AF_INET)
+			from = dir == DIR_UP ? &e->config.client_side4 : &e->config.server_side4;
+		else
+			from = dir == DIR_UP ? &e->config.client_side6 : &e->config.server_side6;
+		engine_send(e, buf, craft_icmp_unreachable(buf, sizeof buf, from, p, d->code));
+		if (f && f->state == FLOW_SYN_SENT)
+			flow_end(f, d->code == UNREACH_PORT ? FLOW_END_REFUSED : FLOW_END_TIMEOUT, now);
+		snprintf(detail, sizeof detail, "ICMP %s unreachable to %s", unreach_name(d->code),
+		         packet_addr_format(&p->src, 0, addr, sizeof addr));
+		break;
+	}
+	}
+	if (d->first && r)
+		engine_log(e, now, f, d->rule, detail);
+	return NFQUEUE_DROP;
+}
+
+static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
+{
+	struct engine *e = arg;
+	int64_t now = engine_now_ns();
+	struct packet p;
+	const char *why;
+	int verdict = NFQUEUE_ACCEPT;
+	char *err = NULL;
+
+	e->stats.packets++;
+	if (packet_parse(&p, pkt->data, pkt->caplen, &why) == 0) {
+		enum flow_dir dir = (int)pkt->indev == e->config.client_ifindex ? DIR_UP : DIR_DOWN;
+		struct flow *f = flow_lookup(e->flows, &p, dir);
+		int opening_syn = p.proto == IPPROTO_TCP && dir == DIR_UP &&
+		                  (p.tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+		/* A new SYN on the address pair of a finished connection is a new
+		 * connection (the port was reused). */
+		if ((!f || (opening_syn && f->state == FLOW_CLOSED)) &&
+		    (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+			f = flow_open(e->flows, &p, dir, now);
+			if (!f) {
+				engine_fail(e, strdup("flow table: out of memory"));
+				verdict = NFQUEUE_DROP;
+				goto out;
+			}
+		}
+		struct fault_decision d;
+		fault_decide(e->flows, e->rules, e->config.rule_count, f, &p, dir, engine_run_time(e, now),
+		             f ? now - f->opened_ns : 0, &d);
+		verdict = engine_apply(e, f, &p, dir, &d, now);
+	}
+out:
+	if (nfqueue_verdict(e->queue, pkt->id, verdict, &err) < 0)
+		engine_fail(e, err);
+}
+
+static void engine_on_queue(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	char *err = NULL;
+	(void)fd;
+	(void)what;
+	if (nfqueue_receive(e->queue, ENGINE_READS_PER_WAKEUP, engine_on_packet, e, &err) < 0) {
+		engine_fail(e, err);
+		return;
+	}
+	if (nfqueue_flush(e->queue, &err) < 0)
+		engine_fail(e, err);
+}
+
+static void engine_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	int64_t now = engine_now_ns();
+	(void)fd;
+	(void)what;
+	size_t n = flow_table_count(e->flows);
+	for (uint32_t id = 1; id <= n; id++) {
+		struct flow *f = flow_table_get(e->flows, id);
+		struct fault_decision d;
+		if (fault_tick(e->flows, e->rules, e->config.rule_count, f, engine_run_time(e, now),
+		               now - f->opened_ns, &d)) {
+			engine_reset_flow(e, f, d.to, now);
+			if (d.first) {
+				char detail[160];
+				snprintf(detail, sizeof detail, "after %.3f s: RST to %s",
+				         (double)(now - f->opened_ns) / 1e9, targets_name(d.to));
+				engine_log(e, now, f, d.rule, detail);
+			}
+		}
+	}
+}
+
+static void engine_on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(e->base);
+}
+
+static void engine_report_ready(struct engine *e, char *err)
+{
+	pthread_mutex_lock(&e->lock);
+	e->setup_error = err;
+	e->ready = 1;
+	pthread_cond_signal(&e->ready_cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void *engine_thread(void *arg)
+{
+	struct engine *e = arg;
+	char *err = NULL;
+	struct event *queue_event = NULL, *stop_event = NULL, *tick_event = NULL;
+	struct event_config *cfg = NULL;
+
+	/* This thread lives in the middlebox namespace for good. */
+	if (e->config.ns_fd >= 0 && setns(e->config.ns_fd, CLONE_NEWNET) < 0) {
+		if (asprintf(&err, "engine: enter the middlebox namespace: %s", strerror(errno)) < 0)
+			err = NULL;
+		engine_report_ready(e, err);
+		return NULL;
+	}
+	cfg = event_config_new();
+	/* Held verdicts need timers that fire when asked, not a millisecond late. */
+	if (cfg)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER | EVENT_BASE_FLAG_NOLOCK);
+	e->base = cfg ? event_base_new_with_config(cfg) : NULL;
+	if (cfg)
+		event_config_free(cfg);
+	if (!e->base) {
+		err = strdup("engine: cannot create its event loop");
+		goto fail;
+	}
+	e->queue = nfqueue_open(e->config.queue, ENGINE_COPY_RANGE, &err);
+	if (!e->queue)
+		goto fail;
+	e->injector = inject_open(&err);
+	if (!e->injector)
+		goto fail;
+	queue_event = event_new(e->base, nfqueue_fd(e->queue), EV_READ | EV_PERSIST, engine_on_queue, e);
+	stop_event = event_new(e->base, e->stop_pipe[0], EV_READ, engine_on_stop, e);
+	if (!queue_event || !stop_event || event_add(queue_event, NULL) < 0 || event_add(stop_event, NULL) < 0) {
+		err = strdup("engine: cannot watch its sockets");
+		goto fail;
+	}
+	if (e->has_timed_rules) {
+		tick_event = event_new(e->base, -1, EV_PERSIST, engine_on_tick, e);
+		struct timeval tick = { 0, ENGINE_TICK_US };
+		if (!tick_event || event_add(tick_event, &tick) < 0) {
+			err = strdup("engine: cannot start its timer");
+			goto fail;
+		}
+	}
+	engine_report_ready(e, NULL);
+	event_base_dispatch(e->base);
+
+	int64_t drops = nfqueue_kernel_drops(e->config.queue);
+	e->stats.queue_drops = nfqueue_overruns(e->queue) + (drops > 0 ? (uint64_t)drops : 0);
+	goto out;
+fail:
+	engine_report_ready(e, err);
+out:
+	if (queue_event)
+		event_free(queue_event);
+	if (stop_event)
+		event_free(stop_event);
+	if (tick_event)
+		event_free(tick_event);
+	nfqueue_close(e->queue);
+	e->queue = NULL;
+	inject_close(e->injector);
+	e->injector = NULL;
+	if (e->base)
+		event_base_free(e->base);
+	e->base = NULL;
+	return NULL;
+}
+
+struct engine *engine_start(const struct engine_config *config, char **err)
+{
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e)
+		goto nomem;
+	e->config = *config;
+	e->stop_pipe[0] = e->stop_pipe[1] = -1;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->ready_cond, NULL);
+	e->rules = calloc(config->rule_count ? config->rule_count : 1, sizeof *e->rules);
+	e->flows = flow_table_new(config->seed);
+	if (!e->rules || !e->flows)
+		goto nomem;
+	memcpy(e->rules, config->rules, config->rule_count * sizeof *e->rules);
+	e->config.rules = e->rules;
+	for (size_t i = 0; i < config->rule_count; i++)
+		if (e->rules[i].after_ns >= 0)
+			e->has_timed_rules = 1;
+	e->started_ns = engine_now_ns();
+	atomic_store(&e->t0_ns, e->started_ns);
+	if (pipe2(e->stop_pipe, O_CLOEXEC) < 0) {
+		if (asprintf(err, "engine: pipe: %s", strerror(errno)) < 0)
+			*err = NULL;
+		goto fail;
+	}
+	if (pthread_create(&e->thread, NULL, engine_thread, e) != 0) {
+		*err = strdup("engine: cannot start its thread");
+		goto fail;
+	}
+	e->thread_started = 1;
+	pthread_mutex_lock(&e->lock);
+	while (!e->ready)
+		pthread_cond_wait(&e->ready_cond, &e->lock);
+	pthread_mutex_unlock(&e->lock);
+	if (e->setup_error) {
+		*err = e->setup_error;
+		e->setup_error = NULL;
+		goto fail;
+	}
+	return e;
+nomem:
+	*err = strdup("engine: out of memory");
+fail:
+	engine_free(e);
+	return NULL;
+}
+
+void engine_set_start(struct engine *e, int64_t t0_ns)
+{
+	atomic_store(&e->t0_ns, t0_ns);
+}
+
+void engine_stop(struct engine *e)
+{
+	if (!e || e->stopped)
+		return;
+	e->stopped = 1;
+	if (e->thread_started) {
+		char byte = 1;
+		if (write(e->stop_pipe[1], &byte, 1) < 0) {
+			/* The pipe is ours and empty; a failure here means the
+			 * thread is gone already, and join tells. */
+		}
+		pthread_join(e->thread, NULL);
+		e->thread_started = 0;
+	}
+	/* Flows that never got an answer timed out from the client's view. */
+	size_t n = flow_table_count(e->flows);
+	for (uint32_t id = 1; id <= n; id++) {
+		struct flow *f = flow_table_get(e->flows, id);
+		if (f->end == FLOW_END_OPEN && (f->state == FLOW_SYN_SENT || f->dropped))
+			flow_end(f, FLOW_END_TIMEOUT, 0);
+	}
+}
+
+struct flow_table *engine_flows(struct engine *e)
+{
+	return e->flows;
+}
+
+const struct engine_event *engine_events(const struct engine *e, size_t *count)
+{
+	*count = e->event_count;
+	return e->events;
+}
+
+struct engine_stats engine_stats(const struct engine *e)
+{
+	return e->stats;
+}
+
+const char *engine_error(const struct engine *e)
+{
+	return e->error;
+}
+
+int64_t engine_start_ns(const struct engine *e)
+{
+	return atomic_load(&e->t0_ns);
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	engine_stop(e);
+	if (e->stop_pipe[0] >= 0)
+		close(e->stop_pipe[0]);
+	if (e->stop_pipe[1] >= 0)
+		close(e->stop_pipe[1]);
+	flow_table_free(e->flows);
+	free(e->rules);
+	free(e->events);
+	free(e->error);
+	free(e->setup_error);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->ready_cond);
+	free(e);
+}

@@ -1,0 +1,74 @@
+/* engine.h — the packet engine: one thread with its own event loop in the
+ * middlebox namespace that reads the NFQUEUE, follows flows, applies the
+ * fault rules, gives verdicts and injects RSTs and ICMP errors.
+ *
+ * Data flows one way: packet in -> parse -> flow lookup -> rules in order ->
+ * verdict / injection -> record. Nothing outside reads the engine's state
+ * while it runs; after engine_stop() its flows, events and stats are the
+ * caller's to read until engine_free(). */
+#ifndef FW_SIM_ENGINE_H
+#define FW_SIM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/fault.h"
+#include "sim/flow.h"
+
+struct engine_config {
+	int ns_fd;                     /* namespace the engine runs in (-1: the caller's) */
+	uint16_t queue;                /* NFQUEUE number */
+	int client_ifindex;            /* packets arriving on it travel up */
+	/* The middlebox's own addresses, the source of its ICMP errors: on the
+	 * client side and on the server side, for IPv4 and IPv6. */
+	struct packet_addr client_side4, client_side6, server_side4, server_side6;
+	const struct fault_rule *rules;  /* copied by engine_start */
+	size_t rule_count;
+	uint64_t seed;
+};
+
+/* A fault acting on a flow, logged the first time each rule acts on each flow. */
+struct engine_event {
+	int64_t t_ns;        /* since the run started */
+	uint32_t flow;       /* flow ordinal, 0 when none */
+	int rule;            /* index into the rules */
+	char fault[24];      /* fault type name */
+	char detail[160];
+};
+
+struct engine_stats {
+	uint64_t packets;     /* packets queued to the engine */
+	uint64_t dropped;     /* packets a fault dropped */
+	uint64_t delayed;     /* packets held back */
+	uint64_t injected;    /* packets the engine made up and sent */
+	uint64_t queue_drops; /* packets the kernel dropped: the engine did not see them */
+};
+
+struct engine;
+
+/* Start the engine thread; returns once its sockets are open in ns_fd and it
+ * is reading, or NULL with *err (malloc'd) when they cannot be. */
+struct engine *engine_start(const struct engine_config *config, char **err);
+
+/* Set the moment the run started (CLOCK_MONOTONIC ns): rule windows and
+ * event times count from it. Until then they count from engine_start. */
+void engine_set_start(struct engine *e, int64_t t0_ns);
+
+/* Stop the thread and collect the kernel's drop count. Idempotent. */
+void engine_stop(struct engine *e);
+
+/* After engine_stop: the flows (ordinals 1..n), events, stats, the digest
+ * of decisions, and the engine's error if it failed while running (NULL
+ * when it did not). All owned by the engine. */
+struct flow_table *engine_flows(struct engine *e);
+const struct engine_event *engine_events(const struct engine *e, size_t *count);
+struct engine_stats engine_stats(const struct engine *e);
+const char *engine_error(const struct engine *e);
+int64_t engine_start_ns(const struct engine *e);
+
+void engine_free(struct engine *e);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t engine_now_ns(void);
+
+#endif

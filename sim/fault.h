@@ -1,0 +1,93 @@
+/* fault.h — fault rules and the per-packet decision.
+ *
+ * A scenario's faults become an ordered array of rules. For each packet the
+ * engine asks fault_decide(); the first rule that applies decides, later ones
+ * are not asked. Rules know nothing of sockets: they only say what should
+ * happen (accept, drop, reset, refuse, unreachable) and the engine does it.
+ *
+ * The common keys of every fault: dirs (which directions it acts on), a time
+ * window since the run started, the flows it applies to by ordinal, the
+ * server port, and p — for connection faults (reset, refuse, unreachable,
+ * blackhole) the probability that a given connection is chosen, drawn once
+ * from that flow's random stream. */
+#ifndef FW_SIM_FAULT_H
+#define FW_SIM_FAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/craft.h"
+#include "sim/flow.h"
+#include "sim/packet.h"
+
+enum fault_type {
+	FAULT_RESET,
+	FAULT_REFUSE,
+	FAULT_UNREACHABLE,
+	FAULT_BLACKHOLE,
+	FAULT_TYPE_COUNT,
+};
+
+enum fault_target { TARGET_CLIENT = 1, TARGET_SERVER = 2 };
+
+#define FAULT_MAX_FLOWS 64
+
+struct fault_rule {
+	enum fault_type type;
+	char where[192];           /* "scenarios/x.lua:12", for messages */
+	unsigned dirs;             /* DIR_UP | DIR_DOWN bits */
+	int64_t from_ns;           /* window start since the run started (0: from the start) */
+	int64_t until_ns;          /* window end, or -1 for none */
+	uint32_t flows[FAULT_MAX_FLOWS];
+	size_t flow_count;         /* 0: every flow */
+	uint16_t port;             /* server port, 0: any */
+	double p;                  /* per-connection probability */
+	/* reset */
+	int64_t after_bytes;       /* -1: not set */
+	int64_t after_ns;          /* -1: not set */
+	unsigned to;               /* TARGET_* bits */
+	/* unreachable */
+	enum craft_unreach code;
+};
+
+enum fault_action {
+	ACTION_ACCEPT,
+	ACTION_DROP,
+	ACTION_RESET,        /* drop the packet and reset the connection (RST to `to`) */
+	ACTION_RESET_AGAIN,  /* the flow was reset already: drop, and answer the sender with RST */
+	ACTION_REFUSE,       /* drop the SYN, answer RST|ACK */
+	ACTION_UNREACHABLE,  /* drop, answer ICMP destination unreachable */
+};
+
+struct fault_decision {
+	enum fault_action action;
+	int rule;             /* index of the deciding rule, -1 when none */
+	int first;            /* 1 when this is the rule's first action on this flow */
+	unsigned to;          /* ACTION_RESET: TARGET_* bits */
+	enum craft_unreach code;
+	uint64_t at_bytes;    /* ACTION_RESET: bytes delivered in the counted direction(s) */
+};
+
+/* Fill a rule with the defaults of its type: both directions, no window, all
+ * flows, any port, p = 1, reset to both sides with no trigger. */
+void fault_rule_init(struct fault_rule *r, enum fault_type type);
+
+/* Decide the fate of packet p (travelling in dir) of flow f at t_ns since the
+ * run started, age_ns since the flow opened. f may be NULL for packets that belong to no flow (ICMP):
+ * those are only subject to rules that do not need a connection. Updates the
+ * flow's per-rule state (draws, fired) and records non-accept decisions in
+ * the flow's digest through the table t. */
+void fault_decide(struct flow_table *t, const struct fault_rule *rules, size_t n,
+                  struct flow *f, const struct packet *p, enum flow_dir dir,
+                  int64_t t_ns, int64_t age_ns, struct fault_decision *d);
+
+/* Time-driven faults: called periodically for each open flow. Returns 1 and
+ * fills d when a rule acts now without a packet (a reset after_ms on an idle
+ * connection), else 0. */
+int fault_tick(struct flow_table *t, const struct fault_rule *rules, size_t n,
+               struct flow *f, int64_t t_ns, int64_t flow_age_ns, struct fault_decision *d);
+
+const char *fault_type_name(enum fault_type type);
+const char *fault_action_name(enum fault_action action);
+
+#endif
