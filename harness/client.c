@@ -157,13 +157,13 @@ struct tail {
 
 static void tail_add(struct tail *t, const char *data, size_t n)
 {
-	if (n >= sizeof t->buf) {
-		memcpy(t->buf, data + n - sizeof t->buf, sizeof t->buf);
-		t->len = sizeof t->buf;
-		return;
+	size_t cap = sizeof t->buf;
+	if (n > cap) {
+		data += n - cap;
+		n = cap;
 	}
-	if (t->len + n > sizeof t->buf) {
-		size_t drop = t->len + n - sizeof t->buf;
+	if (t->len + n > cap) {
+		size_t drop = t->len + n - cap;
 		memmove(t->buf, t->buf + drop, t->len - drop);
 		t->len -= drop;
 	}

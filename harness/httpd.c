@@ -122,6 +122,7 @@ static void reply_written_cb(struct evhttp_connection *evcon, void *arg);
 static void reply_pace_cb(evutil_socket_t fd, short what, void *arg);
 static void reply_slow_cb(evutil_socket_t fd, short what, void *arg);
 static void reply_closed_cb(struct evhttp_connection *evcon, void *arg);
+static void reply_complete_cb(struct evhttp_request *req, void *arg);
 
 static pthread_once_t httpd_threads_once = PTHREAD_ONCE_INIT;
 
@@ -391,7 +392,8 @@ static void httpd_send_body(struct httpd *h, struct evhttp_request *req, size_t 
 	if (evhttp_find_header(out, "Content-Length") == NULL &&
 	    code >= 200 && code != 204 && code != 304)
 		httpd_add_length(req, len);
-	if (len > 0) {
+	/* evhttp 2.1 would send a body given to a HEAD request. */
+	if (len > 0 && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
 		buf = evbuffer_new();
 		if (buf == NULL || evbuffer_add(buf, body, len) < 0) {
 			evhttp_remove_header(out, "Content-Length");
@@ -405,14 +407,16 @@ static void httpd_send_body(struct httpd *h, struct evhttp_request *req, size_t 
 		evbuffer_free(buf);
 }
 
-static void reply_set_timeouts(struct httpd_reply *reply, bool reading)
+static void httpd_connection_timeouts(struct evhttp_connection *evcon, bool reading)
 {
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(reply->evcon);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
 	const struct timeval tv = { HTTPD_TIMEOUT_S, 0 };
 
-	/* evhttp keeps reading (for close detection) while it writes, so a read
-	 * timeout would cut any reply longer than HTTPD_TIMEOUT_S: keep only
-	 * the write timeout while a reply is going on. */
+	/* evhttp keeps reading (for close detection) while it writes, and only
+	 * re-arms the read timeout when it is given more to write: a client
+	 * draining one chunk, or the tail after the last one, for longer than
+	 * HTTPD_TIMEOUT_S would be cut although it is reading. So while a reply
+	 * is going on only the write timeout (no progress at all) applies. */
 	bufferevent_set_timeouts(bev, reading ? &tv : NULL, &tv);
 }
 
@@ -431,7 +435,7 @@ static struct httpd_reply *reply_new(struct httpd *h, struct evhttp_request *req
 		h->replies->prev_reply = reply;
 	h->replies = reply;
 	evhttp_connection_set_closecb(reply->evcon, reply_closed_cb, reply);
-	reply_set_timeouts(reply, false);
+	httpd_connection_timeouts(reply->evcon, false);
 	return reply;
 }
 
@@ -456,7 +460,7 @@ static struct evhttp_request *reply_release(struct httpd_reply *reply)
 	struct evhttp_request *req = reply->req;
 
 	evhttp_connection_set_closecb(reply->evcon, NULL, NULL);
-	reply_set_timeouts(reply, true);
+	evhttp_request_set_on_complete_cb(req, reply_complete_cb, NULL);
 	reply_free(reply);
 	return req;
 }
@@ -730,6 +734,17 @@ static void reply_closed_cb(struct evhttp_connection *evcon, void *arg)
 	if (evhttp_request_get_connection(reply->req) == NULL)
 		evhttp_request_free(reply->req);
 	reply_free(reply);
+}
+
+/* The last byte has left: the connection idles (keep-alive) under the read
+ * timeout again. */
+static void reply_complete_cb(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	(void)arg;
+	if (evcon != NULL)
+		httpd_connection_timeouts(evcon, true);
 }
 
 static void httpd_stop_cb(evutil_socket_t fd, short what, void *arg)

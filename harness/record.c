@@ -75,6 +75,7 @@ static json_t *record_faults(const struct record_input *in)
 		json_object_set_new(o, "flow", ev[i].flow ? json_integer(ev[i].flow) : json_null());
 		json_object_set_new(o, "fault", json_string(ev[i].fault));
 		json_object_set_new(o, "detail", json_string(ev[i].detail));
+		json_object_set_new(o, "flows_seen", json_integer(ev[i].flows_seen));
 		if (in->scenario && ev[i].rule >= 0 && (size_t)ev[i].rule < in->scenario->rule_count)
 			json_object_set_new(o, "where", json_string(in->scenario->rules[ev[i].rule].where));
 		json_array_append_new(list, o);

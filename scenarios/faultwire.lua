@@ -373,13 +373,15 @@ define_expect("reported", {
   return true, detail
 end)
 
--- Connections opened after the first fault, with their opening times.
+-- Connections opened after the first fault, with their opening times: the
+-- flows numbered after those the middlebox had seen when the fault fired.
 local function retries(run)
   local f = first_fault(run)
   local after = f and f.t_ms or 0
+  local seen = f and (f.flows_seen or 0) or 0
   local list = {}
   for _, flow in ipairs(run.flows) do
-    if flow.proto == "tcp" and flow.opened_ms > after then list[#list + 1] = flow.opened_ms end
+    if flow.proto == "tcp" and flow.id > seen then list[#list + 1] = flow.opened_ms end
   end
   return list, after, f
 end

@@ -97,6 +97,7 @@ static void engine_log(struct engine *e, int64_t now, const struct flow *f, int 
 	ev->t_ns = engine_run_time(e, now);
 	ev->flow = f ? f->id : 0;
 	ev->rule = rule;
+	ev->flows_seen = (uint32_t)flow_table_count(e->flows);
 	snprintf(ev->fault, sizeof ev->fault, "%s", rule >= 0 ? fault_type_name(e->rules[rule].type) : "?");
 	snprintf(ev->detail, sizeof ev->detail, "%s", detail);
 }

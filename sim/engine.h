@@ -32,6 +32,7 @@ struct engine_event {
 	int64_t t_ns;        /* since the run started */
 	uint32_t flow;       /* flow ordinal, 0 when none */
 	int rule;            /* index into the rules */
+	uint32_t flows_seen; /* connections opened before it fired */
 	char fault[24];      /* fault type name */
 	char detail[160];
 };
