@@ -52,6 +52,9 @@
 /* A paced stream whose client is not reading stops adding data once this
  * much is waiting, rather than queueing the rest of the stream in memory. */
 #define HTTPD_PACE_BACKLOG (256 * 1024)
+/* At most this much per tick (about 400 Mbit/s): a stream late after a
+ * stall catches up in steps rather than in one burst of memory. */
+#define HTTPD_PACE_MAX_TICK (1024 * 1024)
 #define HTTPD_SLOW_MAX_MS (3600u * 1000)
 
 static const char httpd_playlist[] =
@@ -472,9 +475,9 @@ static void reply_abort(struct httpd_reply *reply)
 	evhttp_connection_free(reply->evcon);
 }
 
-/* Queue the next at most max bytes of content; ends the reply after the
- * last one. Returns 0, or -1 when the reply was ended or aborted. */
-static int reply_send_content(struct httpd_reply *reply, size_t max, bool want_written_cb)
+/* Queue the next at most max bytes of content, and end the reply after the
+ * last one: the reply may be gone when this returns. */
+static void reply_send_content(struct httpd_reply *reply, size_t max, bool want_written_cb)
 {
 	uint64_t left = reply->end - reply->next;
 	size_t n = left < max ? (size_t)left : max;
@@ -485,7 +488,7 @@ static int reply_send_content(struct httpd_reply *reply, size_t max, bool want_w
 		if (buf != NULL)
 			evbuffer_free(buf);
 		reply_abort(reply);
-		return -1;
+		return;
 	}
 	content_fill(reply->h->seed, reply->next, vec.iov_base, n);
 	vec.iov_len = n;
@@ -500,14 +503,13 @@ static int reply_send_content(struct httpd_reply *reply, size_t max, bool want_w
 		/* With data still queued this only marks the request done; evhttp
 		 * finishes it when the output has drained. */
 		evhttp_send_reply_end(req);
-		return -1;
+		return;
 	}
 	if (want_written_cb)
 		evhttp_send_reply_chunk_with_cb(reply->req, buf, reply_written_cb, reply);
 	else
 		evhttp_send_reply_chunk(reply->req, buf);
 	evbuffer_free(buf);
-	return 0;
 }
 
 /* /bytes/N: honour a single Range, stream the body as the client takes it. */
@@ -573,8 +575,12 @@ static void httpd_serve_stream(struct httpd *h, struct evhttp_request *req, size
 		return;
 	}
 	reply = reply_new(h, req, log_index);
-	if (reply != NULL)
+	if (reply != NULL) {
+		reply->end = route->size;
+		reply->kbit = route->kbit;
+		reply->t0_ns = httpd_now_ns();
 		reply->timer = event_new(h->base, -1, EV_PERSIST, reply_pace_cb, reply);
+	}
 	if (reply == NULL || reply->timer == NULL || event_add(reply->timer, &tick) < 0) {
 		if (reply != NULL)
 			reply_release(reply);
@@ -582,9 +588,6 @@ static void httpd_serve_stream(struct httpd *h, struct evhttp_request *req, size
 		httpd_send_body(h, req, log_index, 500, NULL, NULL, 0);
 		return;
 	}
-	reply->end = route->size;
-	reply->kbit = route->kbit;
-	reply->t0_ns = httpd_now_ns();
 	httpd_log_status(h, log_index, 200);
 	evhttp_send_reply_start(req, 200, "OK");
 }
@@ -617,42 +620,49 @@ static void httpd_peer_name(const char *address, char *out, size_t size)
 	httpd_copy_cut(out, size, address);
 }
 
-static void httpd_request_cb(struct evhttp_request *req, void *arg)
+/* Log the request as it arrives (status 0 until answered); fills *entry and
+ * returns its log index. */
+static size_t httpd_log_request(struct httpd *h, struct evhttp_request *req,
+    struct httpd_request *entry)
 {
-	struct httpd *h = arg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct httpd_request entry;
-	struct httpd_route route;
-	httpd_block_fn block_fn;
-	void *block_arg;
 	char *address = NULL;
 	ev_uint16_t port = 0;
-	size_t log_index;
 
-	memset(&entry, 0, sizeof(entry));
-	entry.t_ns = httpd_now_ns();
-	httpd_copy_cut(entry.method, sizeof(entry.method), httpd_method_name(cmd));
-	httpd_copy_cut(entry.path, sizeof(entry.path), evhttp_request_get_uri(req));
-	httpd_copy_cut(entry.range, sizeof(entry.range),
+	memset(entry, 0, sizeof(*entry));
+	entry->t_ns = httpd_now_ns();
+	httpd_copy_cut(entry->method, sizeof(entry->method),
+	    httpd_method_name(evhttp_request_get_command(req)));
+	httpd_copy_cut(entry->path, sizeof(entry->path), evhttp_request_get_uri(req));
+	httpd_copy_cut(entry->range, sizeof(entry->range),
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Range"));
+	/* The address string stays owned by the connection. */
 	if (evcon != NULL)
 		evhttp_connection_get_peer(evcon, &address, &port);
-	httpd_peer_name(address, entry.peer, sizeof(entry.peer));
-	entry.peer_port = port;
-	log_index = httpd_log_add(h, &entry);
+	httpd_peer_name(address, entry->peer, sizeof(entry->peer));
+	entry->peer_port = port;
+	return httpd_log_add(h, entry);
+}
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "faultwire");
+static bool httpd_blocked(struct httpd *h, const char *peer)
+{
+	httpd_block_fn block_fn;
+	void *block_arg;
 
 	pthread_mutex_lock(&h->lock);
 	block_fn = h->block_fn;
 	block_arg = h->block_arg;
 	pthread_mutex_unlock(&h->lock);
-	if (block_fn != NULL && block_fn(entry.peer, block_arg) != 0) {
-		httpd_send_body(h, req, log_index, 403, NULL, NULL, 0);
-		return;
-	}
+	/* Called unlocked: the check may take its time, or set a new one. */
+	return block_fn != NULL && block_fn(peer, block_arg) != 0;
+}
+
+static void httpd_route_request(struct httpd *h, struct evhttp_request *req, size_t log_index)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct httpd_route route;
+
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		httpd_send_body(h, req, log_index, 405, NULL, NULL, 0);
@@ -687,6 +697,19 @@ static void httpd_request_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
+static void httpd_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct httpd *h = arg;
+	struct httpd_request entry;
+	size_t log_index = httpd_log_request(h, req, &entry);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Server", "faultwire");
+	if (httpd_blocked(h, entry.peer))
+		httpd_send_body(h, req, log_index, 403, NULL, NULL, 0);
+	else
+		httpd_route_request(h, req, log_index);
+}
+
 static void reply_written_cb(struct evhttp_connection *evcon, void *arg)
 {
 	(void)evcon;
@@ -707,8 +730,8 @@ static void reply_pace_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (evbuffer_get_length(bufferevent_get_output(bev)) >= HTTPD_PACE_BACKLOG)
 		return;
-	reply_send_content(reply, due - reply->next < 4 * HTTPD_CHUNK ?
-	    (size_t)(due - reply->next) : 4 * HTTPD_CHUNK, false);
+	reply_send_content(reply, due - reply->next < HTTPD_PACE_MAX_TICK ?
+	    (size_t)(due - reply->next) : HTTPD_PACE_MAX_TICK, false);
 }
 
 static void reply_slow_cb(evutil_socket_t fd, short what, void *arg)
