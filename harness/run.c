@@ -105,6 +105,14 @@ static void on_client_start(int64_t start_ns, void *arg)
 	engine_set_start(arg, start_ns);
 }
 
+/* The built-in server asks this before answering: 403 while an http403
+ * block is in force. */
+static int run_server_blocked(const char *peer, void *arg)
+{
+	(void)peer;
+	return engine_http403(arg, engine_now_ns());
+}
+
 static void addr_set(struct packet_addr *a, int family, const char *text)
 {
 	memset(a, 0, sizeof *a);
@@ -230,6 +238,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		set_error(out, EXIT_ENVIRONMENT, err);
 		goto out;
 	}
+	httpd_set_block(httpd, run_server_blocked, engine);
 	env = run_environment(seed, s->server_port);
 	struct client_spec spec = {
 		.argv = client_argv, .workdir = workdir, .env = env, .net_ns = topo.client_ns,
@@ -241,8 +250,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		goto out;
 	}
 	client_ran = 1;
-	engine_stop(engine);
 	httpd_stop(httpd);
+	engine_stop(engine);
 
 	struct record_input in = {
 		.scenario = s, .seed = seed, .workdir = workdir, .client_argv = client_argv,

@@ -52,9 +52,15 @@ static void scenario_count_hook(lua_State *L, lua_Debug *ar)
 	struct scenario_state *st;
 	lua_getallocf(L, (void **)&st);
 	st->instructions_left -= SCENARIO_HOOK_STEP;
-	if (st->instructions_left < 0)
-		luaL_error(L, "scenario code ran for too long (more than %d million instructions in one call): "
-		              "is there a loop that never ends?", (int)(SCENARIO_INSTRUCTION_BUDGET / 1000000));
+	if (st->instructions_left < 0) {
+		/* Level 0 is the running function (a hook has no frame of its
+		 * own): the loop's line, also for a loop in the main chunk. */
+		luaL_where(L, 0);
+		lua_pushfstring(L, "scenario code ran for too long (more than %d million instructions in one call): "
+		                   "is there a loop that never ends?", (int)(SCENARIO_INSTRUCTION_BUDGET / 1000000));
+		lua_concat(L, 2);
+		lua_error(L);
+	}
 }
 
 /* Message handler: keep the error, add the Lua traceback for -v. */
@@ -148,6 +154,25 @@ static int native_compare_served(lua_State *L)
 	return 2;
 }
 
+/* native.keep_caller(f) -> f called through C. `return fw.scenario{...}` is
+ * a tail call, which takes the scenario's own frame off the stack (and its
+ * line out of messages); a tail call to a C function leaves it there. */
+static int native_call_through(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static int native_keep_caller(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_pushcclosure(L, native_call_through, 1);
+	return 1;
+}
+
 static int scenario_unknown_global(lua_State *L)
 {
 	const char *name = lua_tostring(L, 2);
@@ -181,6 +206,11 @@ static void scenario_sandbox(lua_State *L)
 	lua_pop(L, 2);
 	lua_pushnil(L);
 	lua_setglobal(L, "debug");
+	/* nor through require "debug" (debug.sethook would lift the budget) */
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "debug");
+	lua_pop(L, 1);
 }
 
 static int scenario_open_module(lua_State *L)
@@ -190,6 +220,8 @@ static int scenario_open_module(lua_State *L)
 	lua_newtable(L);
 	lua_pushcfunction(L, native_compare_served);
 	lua_setfield(L, -2, "compare_served");
+	lua_pushcfunction(L, native_keep_caller);
+	lua_setfield(L, -2, "keep_caller");
 	lua_call(L, 1, 1);
 	return 1;
 }
@@ -226,6 +258,10 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	static const struct { const char *name; enum fault_type type; } types[] = {
 		{ "reset", FAULT_RESET }, { "refuse", FAULT_REFUSE },
 		{ "unreachable", FAULT_UNREACHABLE }, { "blackhole", FAULT_BLACKHOLE },
+		{ "loss", FAULT_LOSS }, { "delay", FAULT_DELAY }, { "reorder", FAULT_REORDER },
+		{ "rate", FAULT_RATE }, { "truncate", FAULT_TRUNCATE }, { "conn_cap", FAULT_CONN_CAP },
+		{ "block", FAULT_BLOCK }, { "rate_block", FAULT_RATE_BLOCK },
+		{ "idle_timeout", FAULT_IDLE_TIMEOUT },
 	};
 	size_t i;
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -273,6 +309,27 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	r->after_ns = present ? (int64_t)(v * 1e6) : -1;
 	r->to = field_string_is(L, index, "to", "client") ? TARGET_CLIENT
 	      : field_string_is(L, index, "to", "server") ? TARGET_SERVER : TARGET_CLIENT | TARGET_SERVER;
+	r->gilbert = field_string_is(L, index, "model", "gilbert");
+	r->r = field_number(L, index, "r", 0, NULL);
+	r->loss_good = field_number(L, index, "loss_good", 0, NULL);
+	r->loss_bad = field_number(L, index, "loss_bad", 1, NULL);
+	r->delay_ns = (int64_t)(field_number(L, index, "ms", r->type == FAULT_REORDER ? 10 : 0, NULL) * 1e6);
+	r->jitter_ns = (int64_t)(field_number(L, index, "jitter_ms", 0, NULL) * 1e6);
+	r->bits_per_s = field_number(L, index, "kbit", 1000, NULL) * 1000.0;
+	lua_getfield(L, index, "shared");
+	r->shared = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	r->http403 = field_string_is(L, index, "action", "http403");
+	r->action = field_string_is(L, index, "action", "blackhole") ? ACTION_DROP
+	          : field_string_is(L, index, "action", "reset") ? ACTION_RESET
+	          : field_string_is(L, index, "action", "refuse") ? ACTION_REFUSE
+	          : r->type == FAULT_IDLE_TIMEOUT ? ACTION_RESET : ACTION_REFUSE;
+	r->max_conns = (uint32_t)field_number(L, index, "max", 0, NULL);
+	r->per_source = !field_string_is(L, index, "per", "global");
+	r->conns = (uint32_t)field_number(L, index, "conns", 0, NULL);
+	r->within_ns = (int64_t)(field_number(L, index, "within_s", 0, NULL) * 1e9);
+	r->block_ns = (int64_t)(field_number(L, index, "block_s", 0, NULL) * 1e9);
+	r->idle_ns = (int64_t)(field_number(L, index, "after_s", 0, NULL) * 1e9);
 	r->code = field_string_is(L, index, "code", "net") ? UNREACH_NET
 	        : field_string_is(L, index, "code", "port") ? UNREACH_PORT
 	        : field_string_is(L, index, "code", "admin") ? UNREACH_ADMIN : UNREACH_HOST;
@@ -404,10 +461,15 @@ int scenario_load(const char *path, struct scenario **out, char **err)
 	}
 	if (scenario_call(L, 0, 1, err) < 0)
 		goto fail;
-	lua_getfield(L, -1, "_kind");
-	int is_scenario = lua_type(L, -2) == LUA_TTABLE && lua_isstring(L, -1) &&
-	                  strcmp(lua_tostring(L, -1), "scenario") == 0;
-	lua_pop(L, 1);
+	/* Not lua_getfield on whatever came back: indexing a number or nil
+	 * raises an error, and here that is outside any pcall. */
+	int is_scenario = 0;
+	if (lua_type(L, -1) == LUA_TTABLE) {
+		lua_pushliteral(L, "_kind");
+		lua_rawget(L, -2);
+		is_scenario = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "scenario") == 0;
+		lua_pop(L, 1);
+	}
 	if (!is_scenario) {
 		if (asprintf(err, "%s: the file must return fw.scenario{...}; it returned %s", path,
 		             luaL_typename(L, -1)) < 0)

@@ -124,7 +124,8 @@ end
 function T.list_of_integers(min)
   return function(v)
     if type(v) ~= "table" then return "a list of integers, e.g. {1, 3}" end
-    for i, x in ipairs(v) do
+    for i = 1, #v do  -- not ipairs: it stops at a hole, {1, nil, 3}
+      local x = v[i]
       if math.type(x) ~= "integer" or x < min then
         return "a list of integers >= " .. min .. " (item " .. i .. " is " .. describe(x) .. ")"
       end
@@ -140,7 +141,8 @@ end
 function T.string_or_argv(v)
   if type(v) == "string" then return nil end
   if type(v) ~= "table" or #v == 0 then return "a command string or an argv table such as {\"curl\", \"-sS\", URL}" end
-  for i, x in ipairs(v) do
+  for i = 1, #v do  -- not ipairs: it stops at a hole such as os.getenv("UNSET")
+    local x = v[i]
     if type(x) ~= "string" and type(x) ~= "number" then
       return "an argv table of strings (item " .. i .. " is " .. type(x) .. ")"
     end
@@ -237,6 +239,56 @@ define_fault("unreachable", {
   code = { T.one_of("host", "net", "port", "admin"), default = "host" },
 })
 define_fault("blackhole", {})
+define_fault("loss", {
+  model = { T.one_of("random", "gilbert"), default = "random" },
+  r = { T.number(0, 1) },
+  loss_good = { T.number(0, 1), default = 0 },
+  loss_bad = { T.number(0, 1), default = 1 },
+}, function(f)
+  if f.model == "gilbert" and f.r == nil then
+    return "the Gilbert-Elliott model needs r, the chance per packet to leave the bad state"
+  end
+  if f.model == "random" and f.r ~= nil then
+    return "r only means something with model = \"gilbert\""
+  end
+end)
+define_fault("delay", {
+  ms = { T.number(0), required = true },
+  jitter_ms = { T.number(0), default = 0 },
+})
+define_fault("reorder", {
+  ms = { T.number(0), default = 10 },
+})
+define_fault("rate", {
+  kbit = { T.number(1), required = true },
+  shared = { T.boolean, default = false },
+})
+define_fault("truncate", {
+  after_bytes = { T.integer(0), required = true },
+})
+define_fault("conn_cap", {
+  max = { T.integer(0), required = true },
+  per = { T.one_of("source", "global"), default = "source" },
+  action = { T.one_of("refuse", "reset", "blackhole"), default = "refuse" },
+  after_bytes = { T.integer(0) },
+}, function(f)
+  if f.after_bytes and f.action ~= "reset" then
+    return "after_bytes only applies with action = \"reset\""
+  end
+end)
+define_fault("block", {
+  action = { T.one_of("refuse", "blackhole", "http403"), default = "refuse" },
+})
+define_fault("rate_block", {
+  conns = { T.integer(1), required = true },
+  within_s = { T.number(0.001), required = true },
+  block_s = { T.number(0.001), required = true },
+  action = { T.one_of("refuse", "blackhole", "http403"), default = "refuse" },
+})
+define_fault("idle_timeout", {
+  after_s = { T.number(0.001), required = true },
+  action = { T.one_of("reset", "blackhole"), default = "reset" },
+})
 
 ------------------------------------------------------------------------
 -- Servers
@@ -378,10 +430,14 @@ end)
 local function retries(run)
   local f = first_fault(run)
   local after = f and f.t_ms or 0
-  local seen = f and (f.flows_seen or 0) or 0
+  local seen = f and f.flows_seen
+  if not f then seen = 0 end
   local list = {}
   for _, flow in ipairs(run.flows) do
-    if flow.proto == "tcp" and flow.id > seen then list[#list + 1] = flow.opened_ms end
+    local later
+    if seen then later = flow.id > seen
+    else later = flow.opened_ms > after end  -- a record without flows_seen (older, or hand-made)
+    if flow.proto == "tcp" and later then list[#list + 1] = flow.opened_ms end
   end
   return list, after, f
 end
@@ -426,6 +482,59 @@ define_expect("retried", {
   for i, g in ipairs(gaps) do shown[i] = string.format("%.0f", g) end
   return true, string.format("%d new connection(s) %s%s", n, when,
     n > 0 and (", waits " .. table.concat(shown, "/") .. " ms") or "")
+end)
+
+define_expect("resumed", {}, function(_, run)
+  local f = first_fault(run)
+  if not f then return false, "no fault fired, so there was nothing to resume from" end
+  local first_after
+  for _, req in ipairs(run.server.requests) do
+    if req.t_ms >= f.t_ms and (req.flow == nil or req.flow > (f.flows_seen or 0)) then
+      first_after = first_after or req
+      local from = req.range and req.range:match("^bytes=(%d+)%-")
+      if from and tonumber(from) > 0 then
+        return true, string.format("%s %s with Range %s at %s, after the %s at %s", req.method, req.path,
+          req.range, seconds(req.t_ms), f.fault, seconds(f.t_ms))
+      end
+    end
+  end
+  if first_after then
+    return false, string.format("after the %s at %s the client asked for %s again without a Range: it started over",
+      f.fault, seconds(f.t_ms), first_after.path)
+  end
+  return false, "after the " .. f.fault .. " at " .. seconds(f.t_ms) ..
+    " the client made no new request; it " .. client_summary(run)
+end)
+
+-- Most connections open at once, from the flows' open and close times.
+local function peak_concurrency(run)
+  local events = {}
+  local last = run.client.duration_ms or 0
+  for _, flow in ipairs(run.flows) do
+    if flow.proto == "tcp" then
+      events[#events + 1] = { flow.opened_ms, 1 }
+      events[#events + 1] = { flow.closed_ms or math.max(last, flow.opened_ms), -1 }
+    end
+  end
+  -- At the same millisecond a close comes before an open.
+  table.sort(events, function(a, b) if a[1] ~= b[1] then return a[1] < b[1] end return a[2] < b[2] end)
+  local now, peak, at = 0, 0, 0
+  for _, ev in ipairs(events) do
+    now = now + ev[2]
+    if now > peak then peak, at = now, ev[1] end
+  end
+  return peak, at
+end
+
+define_expect("max_concurrent", {
+  max = { T.integer(1), required = true },
+}, function(e, run)
+  local peak, at = peak_concurrency(run)
+  if peak > e.max then
+    return false, string.format("the client held %d connections at once (at %s); at most %d allowed",
+      peak, seconds(at), e.max)
+  end
+  return true, string.format("at most %d connection(s) at once", peak)
 end)
 
 define_expect("exit", {
@@ -521,6 +630,12 @@ function fw._evaluate(s, run)
     results[i] = { name = e.type, ok = ok, detail = detail, where = e.where }
   end
   return results
+end
+
+-- Through C, so that a tail call (`return fw.scenario{...}`) keeps the
+-- scenario's frame, and its messages and `where` name its line.
+for k, v in pairs(fw) do
+  if type(v) == "function" and k:sub(1, 1) ~= "_" then fw[k] = native.keep_caller(v) end
 end
 
 -- Unknown names are mistakes: say so instead of "attempt to call a nil value".

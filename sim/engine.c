@@ -26,6 +26,13 @@
 /* Datagrams read per wakeup before the loop looks at its timers again. */
 #define ENGINE_READS_PER_WAKEUP 64
 
+/* A packet whose verdict waits (delay, rate, reorder). */
+struct held_packet {
+	int64_t release_ns;
+	uint64_t order;       /* ties leave in arrival order */
+	uint32_t id;
+};
+
 struct engine {
 	struct engine_config config;
 	struct fault_rule *rules;
@@ -53,12 +60,21 @@ struct engine {
 	struct engine_stats stats;
 	char *error;
 	int stopped;
+
+	/* Held verdicts: a min-heap on release time, and one timer for the
+	 * earliest. */
+	struct held_packet *held;
+	size_t held_count, held_capacity;
+	uint64_t held_order;
+	struct event *held_timer;
+	_Atomic int64_t http403_until_ns;
 };
 
 static void engine_on_queue(evutil_socket_t fd, short what, void *arg);
 static void engine_on_stop(evutil_socket_t fd, short what, void *arg);
 static void engine_on_tick(evutil_socket_t fd, short what, void *arg);
 static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg);
+static void engine_on_held(evutil_socket_t fd, short what, void *arg);
 
 int64_t engine_now_ns(void)
 {
@@ -142,6 +158,108 @@ static void engine_reset_flow(struct engine *e, struct flow *f, unsigned to, int
 	flow_end(f, FLOW_END_RESET_INJECTED, now);
 }
 
+static int held_before(const struct held_packet *a, const struct held_packet *b)
+{
+	return a->release_ns < b->release_ns || (a->release_ns == b->release_ns && a->order < b->order);
+}
+
+static void engine_arm_held_timer(struct engine *e, int64_t now)
+{
+	if (!e->held_count)
+		return;
+	int64_t wait = e->held[0].release_ns - now;
+	if (wait < 0)
+		wait = 0;
+	struct timeval tv = { (time_t)(wait / 1000000000), (suseconds_t)((wait % 1000000000) / 1000) };
+	evtimer_add(e->held_timer, &tv);
+}
+
+/* Hold packet id until release_ns. Returns 0, or -1 when out of memory
+ * (the caller then lets the packet go at once). */
+static int engine_hold(struct engine *e, uint32_t id, int64_t release_ns, int64_t now)
+{
+	if (e->held_count == e->held_capacity) {
+		size_t cap = e->held_capacity ? e->held_capacity * 2 : 1024;
+		struct held_packet *v = realloc(e->held, cap * sizeof *v);
+		if (!v)
+			return -1;
+		e->held = v;
+		e->held_capacity = cap;
+	}
+	size_t i = e->held_count++;
+	struct held_packet h = { release_ns, e->held_order++, id };
+	while (i > 0 && held_before(&h, &e->held[(i - 1) / 2])) {
+		e->held[i] = e->held[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	e->held[i] = h;
+	if (i == 0)
+		engine_arm_held_timer(e, now);
+	e->stats.delayed++;
+	return 0;
+}
+
+static struct held_packet engine_pop_held(struct engine *e)
+{
+	struct held_packet top = e->held[0];
+	struct held_packet last = e->held[--e->held_count];
+	size_t i = 0;
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= e->held_count)
+			break;
+		if (child + 1 < e->held_count && held_before(&e->held[child + 1], &e->held[child]))
+			child++;
+		if (!held_before(&e->held[child], &last))
+			break;
+		e->held[i] = e->held[child];
+		i = child;
+	}
+	if (e->held_count)
+		e->held[i] = last;
+	return top;
+}
+
+/* Let every held packet whose time has come (all of them when `all`). */
+static void engine_release_held(struct engine *e, int all)
+{
+	int64_t now = engine_now_ns();
+	char *err = NULL;
+	while (e->held_count && (all || e->held[0].release_ns <= now)) {
+		struct held_packet h = engine_pop_held(e);
+		if (nfqueue_verdict(e->queue, h.id, NFQUEUE_ACCEPT, &err) < 0) {
+			engine_fail(e, err);
+			return;
+		}
+	}
+	if (nfqueue_flush(e->queue, &err) < 0)
+		engine_fail(e, err);
+	engine_arm_held_timer(e, now);
+}
+
+static void engine_on_held(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	engine_release_held(arg, 0);
+}
+
+static void engine_send_fin(struct engine *e, const struct flow *f, int to_client)
+{
+	struct craft_tcp t = { .flags = TCP_FIN | TCP_ACK };
+	if (to_client) {
+		t.src = f->server; t.sport = f->server_port;
+		t.dst = f->client; t.dport = f->client_port;
+		t.seq = f->down.next_seq; t.ack = f->up.next_seq;
+	} else {
+		t.src = f->client; t.sport = f->client_port;
+		t.dst = f->server; t.dport = f->server_port;
+		t.seq = f->up.next_seq; t.ack = f->down.next_seq;
+	}
+	uint8_t buf[128];
+	engine_send(e, buf, craft_tcp_segment(buf, sizeof buf, &t));
+}
+
 static const char *unreach_name(enum craft_unreach code)
 {
 	switch (code) {
@@ -164,7 +282,7 @@ static const char *targets_name(unsigned to)
 }
 
 /* Carry out a decision on a packet; returns the verdict. */
-static int engine_apply(struct engine *e, struct flow *f, const struct packet *p, enum flow_dir dir,
+static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const struct packet *p, enum flow_dir dir,
                         const struct fault_decision *d, int64_t now)
 {
 	char detail[160] = "";
@@ -176,6 +294,12 @@ static int engine_apply(struct engine *e, struct flow *f, const struct packet *p
 	case ACTION_ACCEPT:
 		if (f)
 			flow_update(f, p, dir, now);
+		if (d->http403_until_ns) {
+			if (d->http403_until_ns > atomic_load(&e->http403_until_ns))
+				atomic_store(&e->http403_until_ns, d->http403_until_ns);
+			if (d->first)
+				engine_log(e, now, f, d->rule, "too many new connections: the server answers 403");
+		}
 		return NFQUEUE_ACCEPT;
 	case ACTION_DROP:
 		if (f) {
@@ -183,9 +307,19 @@ static int engine_apply(struct engine *e, struct flow *f, const struct packet *p
 			f->last_ns = now;
 		}
 		e->stats.dropped++;
-		if (d->first)
+		if (r && r->type == FAULT_IDLE_TIMEOUT)
+			f->silenced = 1;
+		if (d->first && r && r->type == FAULT_LOSS)
+			snprintf(detail, sizeof detail, "dropping packets at random (%s)",
+			         r->gilbert ? "Gilbert-Elliott bursts" : "independent");
+		else if (d->first && r && r->type == FAULT_IDLE_TIMEOUT)
+			snprintf(detail, sizeof detail, "idle for %.1f s: the connection was forgotten, its packets vanish",
+			         (double)(now - f->last_ns) / 1e9);
+		else if (d->first && d->why)
+			snprintf(detail, sizeof detail, "%s: dropping its packets", d->why);
+		else if (d->first)
 			snprintf(detail, sizeof detail, "silently dropping %s packets of the connection",
-			         r->dirs == (DIR_UP | DIR_DOWN) ? "all" : dir_bytes_name(r->dirs));
+			         r && r->dirs != (DIR_UP | DIR_DOWN) ? dir_bytes_name(r->dirs) : "all");
 		break;
 	case ACTION_RESET:
 		e->stats.dropped++;
@@ -217,10 +351,49 @@ static int engine_apply(struct engine *e, struct flow *f, const struct packet *p
 		};
 		engine_send(e, buf, craft_tcp_segment(buf, sizeof buf, &t));
 		flow_end(f, FLOW_END_REFUSED, now);
-		snprintf(detail, sizeof detail, "SYN to %s answered with RST",
-		         packet_addr_format(&f->server, f->server_port, addr, sizeof addr));
+		snprintf(detail, sizeof detail, "%s%sSYN to %s answered with RST", d->why ? d->why : "",
+		         d->why ? ": " : "", packet_addr_format(&f->server, f->server_port, addr, sizeof addr));
 		break;
 	}
+	case ACTION_DELAY: {
+		int64_t release = now + d->delay_ns;
+		/* Order within a flow and direction is kept, as on a real path,
+		 * unless the fault is reordering. */
+		if (d->keep_order && release < f->held_until_ns[dir])
+			release = f->held_until_ns[dir];
+		if (d->keep_order)
+			f->held_until_ns[dir] = release;
+		flow_update(f, p, dir, now);
+		if (d->first)
+			engine_log(e, now, f, d->rule, r->type == FAULT_RATE ? "shaping the connection's packets"
+			                               : r->type == FAULT_REORDER ? "holding packets back so later ones overtake them"
+			                               : "delaying the connection's packets");
+		if (engine_hold(e, id, release, now) < 0)
+			return NFQUEUE_ACCEPT;
+		return -1;
+	}
+	case ACTION_TRUNCATE:
+		e->stats.dropped++;
+		f->dropped++;
+		engine_send_fin(e, f, 1);
+		engine_send_fin(e, f, 0);
+		f->silenced = 1;
+		flow_end(f, FLOW_END_FIN, now);
+		snprintf(detail, sizeof detail, "after %llu bytes %s: FIN to client and server",
+		         (unsigned long long)d->at_bytes, dir_bytes_name(r->dirs));
+		break;
+	case ACTION_FORGET:
+		/* The device no longer knows the connection: the packet gets an
+		 * RST back, with the sequence number its own ACK expects. */
+		e->stats.dropped++;
+		f->dropped++;
+		if (p->tcp_flags & TCP_ACK)
+			engine_send_rst(e, f, dir == DIR_UP, p->ack,
+			                p->seq + (uint32_t)p->payload_len + ((p->tcp_flags & TCP_FIN) ? 1 : 0));
+		flow_end(f, FLOW_END_RESET_INJECTED, now);
+		snprintf(detail, sizeof detail, "idle for %.1f s: the connection was forgotten, RST to the %s",
+		         (double)(now - f->last_ns) / 1e9, dir == DIR_UP ? "client" : "server");
+		break;
 	case ACTION_UNREACHABLE: {
 		e->stats.dropped++;
 		if (f)
@@ -275,7 +448,9 @@ static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 		struct fault_decision d;
 		fault_decide(e->flows, e->rules, e->config.rule_count, f, &p, dir, engine_run_time(e, now),
 		             f ? now - f->opened_ns : 0, &d);
-		verdict = engine_apply(e, f, &p, dir, &d, now);
+		verdict = engine_apply(e, pkt->id, f, &p, dir, &d, now);
+		if (verdict < 0)
+			return;  /* held: its verdict comes later */
 	}
 out:
 	if (nfqueue_verdict(e->queue, pkt->id, verdict, &err) < 0)
@@ -381,8 +556,16 @@ static void *engine_thread(void *arg)
 			goto fail;
 		}
 	}
+	e->held_timer = evtimer_new(e->base, engine_on_held, e);
+	if (!e->held_timer) {
+		err = strdup("engine: cannot start its timer");
+		goto fail;
+	}
 	engine_report_ready(e, NULL);
 	event_base_dispatch(e->base);
+	/* Held packets are let go, never left waiting in the kernel. */
+	if (!e->error)
+		engine_release_held(e, 1);
 
 	int64_t drops = nfqueue_kernel_drops(e->config.queue);
 	e->stats.queue_drops = nfqueue_overruns(e->queue) + (drops > 0 ? (uint64_t)drops : 0);
@@ -396,6 +579,9 @@ out:
 		event_free(stop_event);
 	if (tick_event)
 		event_free(tick_event);
+	if (e->held_timer)
+		event_free(e->held_timer);
+	e->held_timer = NULL;
 	nfqueue_close(e->queue);
 	e->queue = NULL;
 	inject_close(e->injector);
@@ -421,9 +607,17 @@ struct engine *engine_start(const struct engine_config *config, char **err)
 		goto nomem;
 	memcpy(e->rules, config->rules, config->rule_count * sizeof *e->rules);
 	e->config.rules = e->rules;
-	for (size_t i = 0; i < config->rule_count; i++)
+	for (size_t i = 0; i < config->rule_count; i++) {
 		if (e->rules[i].after_ns >= 0)
 			e->has_timed_rules = 1;
+		e->rules[i].sources = NULL;
+		e->rules[i].source_count = 0;
+		if (e->rules[i].type == FAULT_RATE_BLOCK) {
+			e->rules[i].sources = calloc(FAULT_MAX_SOURCES, sizeof *e->rules[i].sources);
+			if (!e->rules[i].sources)
+				goto nomem;
+		}
+	}
 	e->started_ns = engine_now_ns();
 	atomic_store(&e->t0_ns, e->started_ns);
 	if (pipe2(e->stop_pipe, O_CLOEXEC) < 0) {
@@ -502,6 +696,20 @@ const char *engine_error(const struct engine *e)
 	return e->error;
 }
 
+int engine_http403(struct engine *e, int64_t now_ns)
+{
+	if (now_ns < atomic_load(&e->http403_until_ns))
+		return 1;
+	/* A block with action http403 holds within its time window. */
+	int64_t t = now_ns - atomic_load(&e->t0_ns);
+	for (size_t i = 0; i < e->config.rule_count; i++) {
+		const struct fault_rule *r = &e->rules[i];
+		if (r->type == FAULT_BLOCK && r->http403 && t >= r->from_ns && (r->until_ns < 0 || t < r->until_ns))
+			return 1;
+	}
+	return 0;
+}
+
 int64_t engine_start_ns(const struct engine *e)
 {
 	return atomic_load(&e->t0_ns);
@@ -517,6 +725,9 @@ void engine_free(struct engine *e)
 	if (e->stop_pipe[1] >= 0)
 		close(e->stop_pipe[1]);
 	flow_table_free(e->flows);
+	for (size_t i = 0; e->rules && i < e->config.rule_count; i++)
+		free(e->rules[i].sources);
+	free(e->held);
 	free(e->rules);
 	free(e->events);
 	free(e->error);

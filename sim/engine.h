@@ -67,6 +67,11 @@ struct engine_stats engine_stats(const struct engine *e);
 const char *engine_error(const struct engine *e);
 int64_t engine_start_ns(const struct engine *e);
 
+/* Whether the server should answer 403 now (a block or rate_block with
+ * action http403 is in force). Safe to call from any thread while the
+ * engine runs. */
+int engine_http403(struct engine *e, int64_t now_ns);
+
 void engine_free(struct engine *e);
 
 /* CLOCK_MONOTONIC in nanoseconds. */

@@ -22,6 +22,10 @@ const char *fault_type_name(enum fault_type type)
 	static const char *names[] = {
 		[FAULT_RESET] = "reset", [FAULT_REFUSE] = "refuse",
 		[FAULT_UNREACHABLE] = "unreachable", [FAULT_BLACKHOLE] = "blackhole",
+		[FAULT_LOSS] = "loss", [FAULT_DELAY] = "delay", [FAULT_REORDER] = "reorder",
+		[FAULT_RATE] = "rate", [FAULT_TRUNCATE] = "truncate", [FAULT_CONN_CAP] = "conn_cap",
+		[FAULT_BLOCK] = "block", [FAULT_RATE_BLOCK] = "rate_block",
+		[FAULT_IDLE_TIMEOUT] = "idle_timeout",
 	};
 	return type < FAULT_TYPE_COUNT ? names[type] : "?";
 }
@@ -31,15 +35,18 @@ const char *fault_action_name(enum fault_action action)
 	static const char *names[] = {
 		[ACTION_ACCEPT] = "accept", [ACTION_DROP] = "drop", [ACTION_RESET] = "reset",
 		[ACTION_RESET_AGAIN] = "reset", [ACTION_REFUSE] = "refuse",
-		[ACTION_UNREACHABLE] = "unreachable",
+		[ACTION_UNREACHABLE] = "unreachable", [ACTION_DELAY] = "delay",
+		[ACTION_TRUNCATE] = "truncate", [ACTION_FORGET] = "forget",
 	};
-	return action <= ACTION_UNREACHABLE ? names[action] : "?";
+	return action <= ACTION_FORGET ? names[action] : "?";
 }
 
 static int rule_in_window(const struct fault_rule *r, int64_t t_ns)
 {
 	return t_ns >= r->from_ns && (r->until_ns < 0 || t_ns < r->until_ns);
 }
+
+static int is_per_packet(enum fault_type type);
 
 /* Does the rule cover this flow at all (flows, port, and its p draw)? */
 static int rule_covers_flow(const struct fault_rule *r, size_t index, struct flow *f)
@@ -56,7 +63,8 @@ static int rule_covers_flow(const struct fault_rule *r, size_t index, struct flo
 	struct flow_rule_state *s = &f->rules[index];
 	if (!s->decided) {
 		s->decided = 1;
-		s->chosen = (uint8_t)rng_chance(&f->rng, r->p);
+		/* For per-packet faults p is drawn per packet, not here. */
+		s->chosen = is_per_packet(r->type) ? 1 : (uint8_t)rng_chance(&f->rng, r->p);
 	}
 	return s->chosen;
 }
@@ -68,7 +76,8 @@ static uint64_t bytes_after_packet(const struct fault_rule *r, const struct flow
 	uint64_t up = f->up.bytes, down = f->down.bytes;
 	if (p->payload_len && f->proto == IPPROTO_TCP) {
 		const struct flow_side *s = dir == DIR_UP ? &f->up : &f->down;
-		uint64_t end = s->isn_known ? flow_stream_offset(s, p->seq) + p->payload_len : s->bytes + p->payload_len;
+		uint32_t data_end = p->seq + ((p->tcp_flags & TCP_SYN) ? 1 : 0) + (uint32_t)p->payload_len;
+		uint64_t end = s->isn_known ? flow_stream_offset(s, data_end) : s->bytes + p->payload_len;
 		if (dir == DIR_UP && end > up)
 			up = end;
 		if (dir == DIR_DOWN && end > down)
@@ -92,14 +101,63 @@ static int is_opening_syn(const struct packet *p, enum flow_dir dir)
 	return p->proto == IPPROTO_TCP && dir == DIR_UP && (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
 }
 
-/* Whether rule r acts on this packet, and how. */
-static enum fault_action rule_action(const struct fault_rule *r, const struct flow *f,
-                                     const struct packet *p, enum flow_dir dir, int64_t age_ns,
-                                     uint64_t *at_bytes)
+static int is_per_packet(enum fault_type type)
 {
+	return type == FAULT_LOSS || type == FAULT_REORDER;
+}
+
+/* Open connections the cap counts: covered by the rule, not over the limit
+ * themselves, and from the same source when the cap is per source. */
+static uint32_t conn_cap_active(struct flow_table *t, size_t index, const struct fault_rule *r,
+                                const struct flow *self)
+{
+	uint32_t active = 0;
+	size_t n = flow_table_count(t);
+	for (uint32_t id = 1; id <= n; id++) {
+		const struct flow *f = flow_table_get(t, id);
+		if (f == self || f->proto != IPPROTO_TCP || f->state == FLOW_CLOSED || f->end != FLOW_END_OPEN)
+			continue;
+		if (!f->rules[index].decided || !f->rules[index].chosen || f->rules[index].caught)
+			continue;
+		if (r->per_source && !packet_addr_equal(&f->client, &self->client))
+			continue;
+		active++;
+	}
+	return active;
+}
+
+static struct fault_source *rate_block_source(struct fault_rule *r, const struct packet_addr *addr)
+{
+	for (size_t i = 0; i < r->source_count; i++)
+		if (packet_addr_equal(&r->sources[i].addr, addr))
+			return &r->sources[i];
+	if (!r->sources || r->source_count >= FAULT_MAX_SOURCES)
+		return NULL;
+	struct fault_source *s = &r->sources[r->source_count++];
+	memset(s, 0, sizeof *s);
+	s->addr = *addr;
+	return s;
+}
+
+/* What a caught connection gets for a packet, by the rule's action. */
+static enum fault_action caught_action(const struct fault_rule *r, const struct packet *p, enum flow_dir dir)
+{
+	if (r->action == ACTION_REFUSE)
+		return is_opening_syn(p, dir) ? ACTION_REFUSE : ACTION_DROP;
+	return (enum fault_action)r->action;
+}
+
+/* Whether rule r acts on this packet, and how (filling d's details). */
+static enum fault_action rule_action(struct flow_table *t, size_t index, struct fault_rule *r, struct flow *f,
+                                     const struct packet *p, enum flow_dir dir, int64_t now_ns,
+                                     struct fault_decision *d)
+{
+	struct flow_rule_state *st = &f->rules[index];
+	int64_t age_ns = now_ns - f->opened_ns;
 	switch (r->type) {
 	case FAULT_RESET:
-		if (!f || f->proto != IPPROTO_TCP || (p->tcp_flags & TCP_RST))
+	case FAULT_TRUNCATE:
+		if (f->proto != IPPROTO_TCP || (p->tcp_flags & TCP_RST))
 			return ACTION_ACCEPT;
 		if (f->state == FLOW_SYN_SENT || f->state == FLOW_CLOSED)
 			return ACTION_ACCEPT;
@@ -109,21 +167,114 @@ static enum fault_action rule_action(const struct fault_rule *r, const struct fl
 		}
 		if (r->after_ns >= 0 && age_ns < r->after_ns)
 			return ACTION_ACCEPT;
-		*at_bytes = bytes_so_far(r, f);
-		return ACTION_RESET;
+		d->at_bytes = bytes_so_far(r, f);
+		return r->type == FAULT_RESET ? ACTION_RESET : ACTION_TRUNCATE;
 	case FAULT_REFUSE:
 		return is_opening_syn(p, dir) ? ACTION_REFUSE : ACTION_ACCEPT;
 	case FAULT_UNREACHABLE:
 		return ACTION_UNREACHABLE;
 	case FAULT_BLACKHOLE:
 		return ACTION_DROP;
+	case FAULT_LOSS: {
+		int lose;
+		if (r->gilbert) {
+			lose = rng_chance(&f->rng, st->bad ? r->loss_bad : r->loss_good);
+			if (st->bad)
+				st->bad = !rng_chance(&f->rng, r->r);
+			else
+				st->bad = (uint8_t)rng_chance(&f->rng, r->p);
+		} else {
+			lose = rng_chance(&f->rng, r->p);
+		}
+		return lose ? ACTION_DROP : ACTION_ACCEPT;
+	}
+	case FAULT_DELAY: {
+		int64_t delay = r->delay_ns;
+		if (r->jitter_ns > 0)
+			delay += (int64_t)((rng_uniform(&f->rng) * 2.0 - 1.0) * (double)r->jitter_ns);
+		d->delay_ns = delay > 0 ? delay : 0;
+		d->keep_order = 1;
+		return ACTION_DELAY;
+	}
+	case FAULT_REORDER:
+		if (!rng_chance(&f->rng, r->p))
+			return ACTION_ACCEPT;
+		d->delay_ns = r->delay_ns;
+		d->keep_order = 0;
+		return ACTION_DELAY;
+	case FAULT_RATE: {
+		/* A link of that speed: each packet leaves when the ones before
+		 * it have been sent, so a burst queues instead of being dropped. */
+		int64_t *free_ns = r->shared ? &r->shared_free_ns[dir] : &st->free_ns[dir];
+		int64_t start = *free_ns > now_ns ? *free_ns : now_ns;
+		*free_ns = start + (int64_t)((double)p->len * 8.0 / r->bits_per_s * 1e9);
+		d->delay_ns = *free_ns - now_ns;
+		d->keep_order = 1;
+		return ACTION_DELAY;
+	}
+	case FAULT_CONN_CAP:
+		if (is_opening_syn(p, dir) && f->state == FLOW_SYN_SENT && f->packets == 0 && !st->caught) {
+			if (conn_cap_active(t, index, r, f) >= r->max_conns) {
+				st->caught = 1;
+				d->why = "over the connection limit";
+			}
+		}
+		if (!st->caught)
+			return ACTION_ACCEPT;
+		if (r->action == ACTION_RESET) {
+			if (f->state == FLOW_SYN_SENT || (p->tcp_flags & TCP_RST))
+				return ACTION_ACCEPT;
+			if (r->after_bytes >= 0 && bytes_after_packet(r, f, p, dir) <= (uint64_t)r->after_bytes)
+				return ACTION_ACCEPT;
+			d->at_bytes = bytes_so_far(r, f);
+			return ACTION_RESET;
+		}
+		return caught_action(r, p, dir);
+	case FAULT_BLOCK:
+		if (r->http403)
+			return ACTION_ACCEPT;
+		return caught_action(r, p, dir);
+	case FAULT_RATE_BLOCK: {
+		struct fault_source *src = rate_block_source(r, &f->client);
+		if (!src)
+			return ACTION_ACCEPT;
+		if (is_opening_syn(p, dir) && f->state == FLOW_SYN_SENT && f->packets == 0 && !st->caught &&
+		    now_ns >= src->blocked_until_ns) {
+			src->recent_ns[src->recent_next] = now_ns;
+			src->recent_next = (src->recent_next + 1) % 64;
+			if (src->recent_count < 64)
+				src->recent_count++;
+			uint32_t within = 0;
+			for (uint32_t i = 0; i < src->recent_count; i++)
+				within += now_ns - src->recent_ns[i] < r->within_ns;
+			if (within > r->conns) {
+				src->blocked_until_ns = now_ns + r->block_ns;
+				src->recent_count = 0;
+				d->why = "too many new connections: source blocked";
+			}
+		}
+		if (now_ns >= src->blocked_until_ns)
+			return ACTION_ACCEPT;
+		st->caught = 1;
+		if (r->http403) {
+			d->http403_until_ns = src->blocked_until_ns;
+			return ACTION_ACCEPT;
+		}
+		return caught_action(r, p, dir);
+	}
+	case FAULT_IDLE_TIMEOUT:
+		if (f->proto != IPPROTO_TCP || f->state == FLOW_SYN_SENT || f->state == FLOW_CLOSED)
+			return ACTION_ACCEPT;
+		if (now_ns - f->last_ns <= r->idle_ns || f->packets == 0)
+			return ACTION_ACCEPT;
+		return r->action == ACTION_RESET ? ACTION_FORGET : ACTION_DROP;
 	case FAULT_TYPE_COUNT:
 		break;
 	}
 	return ACTION_ACCEPT;
 }
 
-void fault_decide(struct flow_table *t, const struct fault_rule *rules, size_t n,
+void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
                   struct flow *f, const struct packet *p, enum flow_dir dir,
                   int64_t t_ns, int64_t age_ns, struct fault_decision *d)
 {
@@ -140,9 +291,16 @@ void fault_decide(struct flow_table *t, const struct fault_rule *rules, size_t n
 			d->action = ACTION_DROP;
 		return;
 	}
+	if (f && f->silenced) {
+		d->action = ACTION_DROP;
+		return;
+	}
+	int64_t now_ns = f ? f->opened_ns + age_ns : 0;
 	for (size_t i = 0; i < n && i < FLOW_MAX_RULES; i++) {
-		const struct fault_rule *r = &rules[i];
-		if (!(r->dirs & dir) && r->type != FAULT_RESET)
+		struct fault_rule *r = &rules[i];
+		int counts_all_dirs = r->type == FAULT_RESET || r->type == FAULT_TRUNCATE ||
+		                      r->type == FAULT_CONN_CAP || r->type == FAULT_RATE_BLOCK;
+		if (!(r->dirs & dir) && !counts_all_dirs)
 			continue;
 		if (!rule_in_window(r, t_ns))
 			continue;
@@ -150,17 +308,19 @@ void fault_decide(struct flow_table *t, const struct fault_rule *rules, size_t n
 			continue;
 		/* A reset counts the bytes of its directions, but any packet
 		 * of the connection may be the one that crosses the line. */
-		if (r->type == FAULT_RESET && !(r->dirs & dir) && r->after_bytes < 0)
+		if ((r->type == FAULT_RESET || r->type == FAULT_TRUNCATE) && !(r->dirs & dir) && r->after_bytes < 0)
 			continue;
-		uint64_t at_bytes = 0;
-		enum fault_action action = rule_action(r, f, p, dir, age_ns, &at_bytes);
-		if (action == ACTION_ACCEPT)
+		enum fault_action action = rule_action(t, i, r, f, p, dir, now_ns, d);
+		if (action == ACTION_ACCEPT && !d->http403_until_ns)
 			continue;
+		if (action == ACTION_DELAY && d->delay_ns == 0) {
+			d->action = ACTION_ACCEPT;
+			continue;
+		}
 		d->action = action;
 		d->rule = (int)i;
 		d->to = r->to;
 		d->code = r->code;
-		d->at_bytes = at_bytes;
 		d->first = !f->rules[i].fired;
 		f->rules[i].fired = 1;
 		f->rules[i].count++;
@@ -169,7 +329,7 @@ void fault_decide(struct flow_table *t, const struct fault_rule *rules, size_t n
 	}
 }
 
-int fault_tick(struct flow_table *t, const struct fault_rule *rules, size_t n,
+int fault_tick(struct flow_table *t, struct fault_rule *rules, size_t n,
                struct flow *f, int64_t t_ns, int64_t flow_age_ns, struct fault_decision *d)
 {
 	memset(d, 0, sizeof *d);
@@ -179,7 +339,7 @@ int fault_tick(struct flow_table *t, const struct fault_rule *rules, size_t n,
 	    f->end != FLOW_END_OPEN)
 		return 0;
 	for (size_t i = 0; i < n && i < FLOW_MAX_RULES; i++) {
-		const struct fault_rule *r = &rules[i];
+		struct fault_rule *r = &rules[i];
 		if (r->type != FAULT_RESET || r->after_ns < 0 || flow_age_ns < r->after_ns)
 			continue;
 		if (!rule_in_window(r, t_ns) || !rule_covers_flow(r, i, f))

@@ -25,6 +25,15 @@ enum fault_type {
 	FAULT_REFUSE,
 	FAULT_UNREACHABLE,
 	FAULT_BLACKHOLE,
+	FAULT_LOSS,
+	FAULT_DELAY,
+	FAULT_REORDER,
+	FAULT_RATE,
+	FAULT_TRUNCATE,
+	FAULT_CONN_CAP,
+	FAULT_BLOCK,
+	FAULT_RATE_BLOCK,
+	FAULT_IDLE_TIMEOUT,
 	FAULT_TYPE_COUNT,
 };
 
@@ -48,7 +57,38 @@ struct fault_rule {
 	unsigned to;               /* TARGET_* bits */
 	/* unreachable */
 	enum craft_unreach code;
+	/* loss: random with probability p, or Gilbert-Elliott (p: good to
+	 * bad, r: bad to good, loss_good / loss_bad: loss in each state) */
+	int gilbert;
+	double r, loss_good, loss_bad;
+	/* delay, reorder */
+	int64_t delay_ns, jitter_ns;
+	/* rate: bits per second, per flow and direction or shared by all */
+	double bits_per_s;
+	int shared;
+	/* conn_cap, block, rate_block, idle_timeout: what happens to the
+	 * connections they catch (ACTION_REFUSE, ACTION_RESET or ACTION_DROP) */
+	int action;
+	int http403;               /* rate_block / block: the server answers 403 */
+	uint32_t max_conns;        /* conn_cap */
+	int per_source;            /* conn_cap: count per client address */
+	uint32_t conns;            /* rate_block: more than this many new connections... */
+	int64_t within_ns;         /* ...within this window... */
+	int64_t block_ns;          /* ...block the source this long */
+	int64_t idle_ns;           /* idle_timeout */
+	/* Run-time state of the rule (the engine's copy only). */
+	int64_t shared_free_ns[3];     /* rate shared=true: when each direction is free */
+	struct fault_source {
+		struct packet_addr addr;
+		int64_t blocked_until_ns;
+		int64_t recent_ns[64];     /* opening times of its latest connections */
+		uint32_t recent_count, recent_next;
+	} *sources;
+	size_t source_count;
 };
+
+/* Sources a rate_block rule keeps track of at most. */
+#define FAULT_MAX_SOURCES 64
 
 enum fault_action {
 	ACTION_ACCEPT,
@@ -57,6 +97,9 @@ enum fault_action {
 	ACTION_RESET_AGAIN,  /* the flow was reset already: drop, and answer the sender with RST */
 	ACTION_REFUSE,       /* drop the SYN, answer RST|ACK */
 	ACTION_UNREACHABLE,  /* drop, answer ICMP destination unreachable */
+	ACTION_DELAY,        /* hold the packet for delay_ns, then accept it */
+	ACTION_TRUNCATE,     /* drop, and end the connection early with FINs to both sides */
+	ACTION_FORGET,       /* idle_timeout: the device forgot the connection; drop, RST the sender */
 };
 
 struct fault_decision {
@@ -66,6 +109,10 @@ struct fault_decision {
 	unsigned to;          /* ACTION_RESET: TARGET_* bits */
 	enum craft_unreach code;
 	uint64_t at_bytes;    /* ACTION_RESET: bytes delivered in the counted direction(s) */
+	int64_t delay_ns;     /* ACTION_DELAY: how long to hold */
+	int keep_order;       /* ACTION_DELAY: not before earlier held packets of the flow */
+	const char *why;      /* a static phrase for the log, or NULL */
+	int64_t http403_until_ns;  /* the server should answer 403 until then (CLOCK_MONOTONIC) */
 };
 
 /* Fill a rule with the defaults of its type: both directions, no window, all
@@ -77,14 +124,14 @@ void fault_rule_init(struct fault_rule *r, enum fault_type type);
  * those are only subject to rules that do not need a connection. Updates the
  * flow's per-rule state (draws, fired) and records non-accept decisions in
  * the flow's digest through the table t. */
-void fault_decide(struct flow_table *t, const struct fault_rule *rules, size_t n,
+void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
                   struct flow *f, const struct packet *p, enum flow_dir dir,
                   int64_t t_ns, int64_t age_ns, struct fault_decision *d);
 
 /* Time-driven faults: called periodically for each open flow. Returns 1 and
  * fills d when a rule acts now without a packet (a reset after_ms on an idle
  * connection), else 0. */
-int fault_tick(struct flow_table *t, const struct fault_rule *rules, size_t n,
+int fault_tick(struct flow_table *t, struct fault_rule *rules, size_t n,
                struct flow *f, int64_t t_ns, int64_t flow_age_ns, struct fault_decision *d);
 
 const char *fault_type_name(enum fault_type type);

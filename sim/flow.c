@@ -180,8 +180,10 @@ static uint64_t extend_offset(uint32_t rel, uint64_t near)
 	uint64_t candidate = (near & ~0xffffffffULL) | rel;
 	if (candidate + 0x80000000ULL < near)
 		candidate += 0x100000000ULL;
-	else if (candidate > near + 0x80000000ULL && candidate >= 0x100000000ULL)
-		candidate -= 0x100000000ULL;
+	else if (candidate > near + 0x80000000ULL)
+		/* Behind near; in the first 4 GiB that is before the stream's
+		 * first byte, which has no offset: say 0. */
+		candidate = candidate >= 0x100000000ULL ? candidate - 0x100000000ULL : 0;
 	return candidate;
 }
 
@@ -220,7 +222,10 @@ static void flow_update_tcp(struct flow *f, const struct packet *p, enum flow_di
 	if (seq_after(end, s->next_seq) || (flags & TCP_SYN))
 		s->next_seq = end;
 	if (p->payload_len) {
-		uint64_t stream_end = flow_stream_offset(s, p->seq) + p->payload_len;
+		/* Where the payload ends (a SYN's data comes after the SYN), so
+		 * data from before the first byte counted adds nothing. */
+		uint32_t data_end = p->seq + ((flags & TCP_SYN) ? 1 : 0) + (uint32_t)p->payload_len;
+		uint64_t stream_end = flow_stream_offset(s, data_end);
 		if (stream_end > s->bytes)
 			s->bytes = stream_end;
 	}

@@ -49,6 +49,9 @@ struct flow_rule_state {
 	uint8_t chosen;    /* ...and it chose this flow */
 	uint8_t fired;     /* the fault has acted on this flow at least once */
 	uint32_t count;    /* packets it acted on */
+	uint8_t caught;    /* conn_cap / rate_block: this connection is over the limit */
+	uint8_t bad;       /* loss, Gilbert-Elliott: in the bad state */
+	int64_t free_ns[3];  /* rate: when each direction's link is free again */
 };
 
 /* One direction of a TCP flow. Sequence numbers are in host order. */
@@ -76,6 +79,8 @@ struct flow {
 	uint64_t packets;             /* packets seen in both directions */
 	uint64_t dropped;             /* packets of this flow that a fault dropped */
 	int midstream;                /* first seen without its SYN */
+	int silenced;                 /* truncated or forgotten: later packets vanish */
+	int64_t held_until_ns[3];     /* latest release time of its held packets, per direction */
 	struct rng rng;               /* this flow's random stream */
 	struct flow_rule_state rules[FLOW_MAX_RULES];
 	uint64_t decisions;           /* fault decisions recorded for this flow */

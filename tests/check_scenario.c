@@ -950,6 +950,30 @@ START_TEST(test_retried)
 }
 END_TEST
 
+START_TEST(test_retried_flows_seen)
+{
+	/* Records made by faultwire say how many flows the middlebox had seen
+	 * when the fault fired: a reconnect in the same millisecond counts. */
+	struct scenario *s = load_expect("fw.retried { min = 2, max = 2 }");
+	json_t *r = make_record(0, "");
+	static const int same_ms[] = { 3, 118, 300 };
+	set_flows(r, same_ms, 3);
+	json_t *fault = json_array_get(json_object_get(r, "faults"), 0);
+	ck_assert_int_eq(json_object_set_new(fault, "flows_seen", json_integer(1)), 0);
+	struct outcome o = evaluate_one(s, r);
+	ck_assert_msg(o.ok, "a reconnect at the fault's millisecond was not counted: %s", o.detail);
+
+	r = make_record(0, "");
+	set_flows(r, same_ms, 3);
+	fault = json_array_get(json_object_get(r, "faults"), 0);
+	ck_assert_int_eq(json_object_set_new(fault, "flows_seen", json_integer(2)), 0);
+	o = evaluate_one(s, r);
+	ck_assert_msg(!o.ok, "a flow seen before the fault counted as a retry: %s", o.detail);
+	assert_contains(o.detail, "opened 1");
+	scenario_free(s);
+}
+END_TEST
+
 START_TEST(test_retried_backoff)
 {
 	struct scenario *s = load_expect("fw.retried { backoff = \"exponential\" }");
@@ -1231,6 +1255,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(evaluate, test_exit_code);
 	tcase_add_test(evaluate, test_finished_within);
 	tcase_add_test(evaluate, test_retried);
+	tcase_add_test(evaluate, test_retried_flows_seen);
 	tcase_add_test(evaluate, test_retried_backoff);
 	tcase_add_test(evaluate, test_recovered);
 	tcase_add_test(evaluate, test_recovered_missing_file);
