@@ -245,6 +245,13 @@ START_TEST(test_open_from_server_side_packet)
 	ck_assert_int_eq(f->midstream, 1);
 	struct packet up = make_packet(&tu, DIR_UP, TCP_ACK, 3000, 7100, 0);
 	ck_assert_ptr_eq(flow_lookup(t, &up, DIR_UP), f);
+	/* A SYN from the server's side is not a client opening a connection. */
+	tu.client_port = 41235;
+	p = make_packet(&tu, DIR_DOWN, TCP_SYN, 7000, 0, 0);
+	f = flow_open(t, &p, DIR_DOWN, 0);
+	ck_assert_uint_eq(f->client_port, 41235);
+	ck_assert_int_eq(f->state, FLOW_ESTABLISHED);
+	ck_assert_int_eq(f->midstream, 1);
 	flow_table_free(t);
 }
 END_TEST
@@ -1109,6 +1116,8 @@ START_TEST(test_digest_different_decision_different_digest)
 		{ "ppp0pp1p", "p2pppp", "pxp0p00" }, /* one more */
 		{ "ppp0pp1p", "pppppp", "pxp0p0" },  /* a flow without decisions */
 		{ "p2pppp", "ppp0pp1p", "pxp0p0" },  /* decisions of other flows */
+		{ "ppp0pp1p", "pppppp", "pppppp" },  /* the same decisions... */
+		{ "pppppp", "ppp0pp1p", "pppppp" },  /* ...of another flow */
 	};
 	char base[65], d[65];
 	script_digest(script_base, ROUND_ROBIN, base);

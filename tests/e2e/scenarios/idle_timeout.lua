@@ -4,7 +4,8 @@ return fw.scenario {
   about = "a NAT forgets a connection idle for 1 s; the next request on it gets an RST",
   timeout = 10,
   -- One keep-alive connection, two requests 1.5 s apart.
-  client = { "bash", "-c", [[exec 3<>/dev/tcp/198.19.0.2/80
+  client = { "bash", "-c", [[trap "" PIPE
+exec 3<>/dev/tcp/198.19.0.2/80
 printf 'GET /status/200 HTTP/1.1\r\nHost: server.test\r\n\r\n' >&3
 sleep 1.5
 printf 'GET /status/200 HTTP/1.1\r\nHost: server.test\r\n\r\n' >&3
