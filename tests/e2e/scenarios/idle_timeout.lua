@@ -5,10 +5,11 @@ return fw.scenario {
   timeout = 10,
   -- One keep-alive connection, two requests 1.5 s apart.
   client = { "bash", "-c", [[trap "" PIPE
+req=$'GET /status/200 HTTP/1.1\r\nHost: server.test\r\n\r\n'
 exec 3<>/dev/tcp/198.19.0.2/80
-printf 'GET /status/200 HTTP/1.1\r\nHost: server.test\r\n\r\n' >&3
+echo -n "$req" >&3
 sleep 1.5
-printf 'GET /status/200 HTTP/1.1\r\nHost: server.test\r\n\r\n' >&3
+echo -n "$req" >&3
 sleep 0.3
 cat <&3 >/dev/null]] },
   faults = { fw.idle_timeout { after_s = 1 } },
