@@ -71,7 +71,7 @@ static int compare_strings(const void *a, const void *b)
 }
 
 /* A folder stands for its *.lua scenarios, in name order (the module
- * file faultwire.lua is not a scenario). */
+ * lives in scenarios/lib/, out of the way). */
 static int expand_path(struct cli *c, const char *path, char **err)
 {
 	struct stat st;
@@ -92,8 +92,7 @@ static int expand_path(struct cli *c, const char *path, char **err)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
-		if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0 || strcmp(e->d_name, "faultwire.lua") == 0 ||
-		    e->d_name[0] == '.')
+		if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0 || e->d_name[0] == '.')
 			continue;
 		char *full;
 		if (asprintf(&full, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name) < 0)
@@ -123,8 +122,14 @@ static void *job_worker(void *arg)
 	struct job_queue *q = arg;
 	for (;;) {
 		size_t i = atomic_fetch_add(&q->next, 1);
-		if (i >= q->count || interrupted)
+		if (i >= q->count)
 			return NULL;
+		if (interrupted) {
+			q->items[i].outcome.verdict = VERDICT_ERROR;
+			q->items[i].outcome.exit_class = EXIT_FAILED;
+			q->items[i].outcome.error = strdup("not run: interrupted");
+			continue;
+		}
 		run_scenario(q->items[i].path, q->options, &q->items[i].outcome);
 	}
 }
@@ -141,26 +146,29 @@ static int exit_code_of(const struct report_item *items, size_t count)
 	return code;
 }
 
+/* The run's record, or for a run that ended before its client ran, a short
+ * record saying why. */
+static json_t *run_record_or_stub(const struct report_item *item)
+{
+	if (item->outcome.record)
+		return json_incref(item->outcome.record);
+	json_t *r = json_object();
+	json_object_set_new(r, "faultwire", json_integer(1));
+	json_object_set_new(r, "file", json_string(item->path));
+	json_object_set_new(r, "verdict", json_string(run_verdict_name(item->outcome.verdict)));
+	json_object_set_new(r, "error", json_string(item->outcome.error ? item->outcome.error : ""));
+	return r;
+}
+
 static int write_json(const char *path, struct report_item *items, size_t count, char **err)
 {
 	json_t *doc;
-	if (count == 1 && items[0].outcome.record) {
-		doc = json_incref(items[0].outcome.record);
+	if (count == 1) {
+		doc = run_record_or_stub(&items[0]);
 	} else {
 		json_t *runs = json_array();
-		for (size_t i = 0; i < count; i++) {
-			json_t *r = items[i].outcome.record;
-			if (!r) {
-				r = json_object();
-				json_object_set_new(r, "faultwire", json_integer(1));
-				json_object_set_new(r, "file", json_string(items[i].path));
-				json_object_set_new(r, "verdict", json_string(run_verdict_name(items[i].outcome.verdict)));
-				json_object_set_new(r, "error", json_string(items[i].outcome.error ? items[i].outcome.error : ""));
-			} else {
-				json_incref(r);
-			}
-			json_array_append_new(runs, r);
-		}
+		for (size_t i = 0; i < count; i++)
+			json_array_append_new(runs, run_record_or_stub(&items[i]));
 		doc = json_object();
 		json_object_set_new(doc, "faultwire", json_integer(1));
 		json_object_set_new(doc, "runs", runs);

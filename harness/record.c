@@ -143,6 +143,7 @@ json_t *record_build(const struct record_input *in)
 	json_object_set_new(stats, "delayed", json_integer((json_int_t)st.delayed));
 	json_object_set_new(stats, "injected", json_integer((json_int_t)st.injected));
 	json_object_set_new(stats, "queue_drops", json_integer((json_int_t)st.queue_drops));
+	json_object_set_new(stats, "unparsed", json_integer((json_int_t)st.unparsed));
 	json_object_set_new(r, "stats", stats);
 	flow_table_digest(engine_flows(in->engine), digest);
 	json_object_set_new(r, "decisions_digest", json_string(digest));

@@ -119,7 +119,9 @@ static int native_compare_served(lua_State *L)
 	char *why = NULL;
 	int same;
 
-	if (sscanf(path, "/bytes/%llu", &n) == 1) {
+	/* /bytes and /stream serve the same content, from offset 0. */
+	const char *stream_bytes = strncmp(path, "/stream", 7) == 0 ? strstr(path, "bytes=") : NULL;
+	if (sscanf(path, "/bytes/%llu", &n) == 1 || (stream_bytes && sscanf(stream_bytes, "bytes=%llu", &n) == 1)) {
 		same = content_compare_file(file, seed, n, &why);
 	} else {
 		uint8_t *body = NULL;

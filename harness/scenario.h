@@ -1,7 +1,7 @@
 /* scenario.h — load a Lua scenario file and evaluate its expectations.
  *
  * The scenario runs in its own Lua 5.4 state with the `faultwire` module
- * (scenarios/faultwire.lua, compiled in) and without the parts of the
+ * (scenarios/lib/faultwire.lua, compiled in) and without the parts of the
  * standard library that reach outside (os.execute, io.popen, C modules).
  * Every call into Lua is protected: a scenario error becomes a message that
  * starts with "file:line:", never a crash. Runaway code is stopped by an

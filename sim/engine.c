@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "sim/checksum.h"
 #include "sim/craft.h"
 #include "sim/inject.h"
 #include "sim/nfqueue.h"
@@ -37,6 +38,9 @@ struct engine {
 	struct engine_config config;
 	struct fault_rule *rules;
 	int has_timed_rules;
+	/* A rule cuts streams at a byte count: packets come wire-sized and
+	 * whole, so the cut lands on the exact byte. */
+	int exact_bytes;
 
 	pthread_t thread;
 	int thread_started;
@@ -260,6 +264,53 @@ static void engine_send_fin(struct engine *e, const struct flow *f, int to_clien
 	engine_send(e, buf, craft_tcp_segment(buf, sizeof buf, &t));
 }
 
+/* Before a stream is cut at after_bytes, let through the first bytes of the
+ * packet that crosses the line, so the client gets exactly that many.
+ * Only for whole, in-order packets (exact mode copies them whole). Returns
+ * the bytes delivered, 0 when the packet was not cut. */
+static size_t engine_deliver_head(struct engine *e, struct flow *f, const struct packet *p, enum flow_dir dir,
+                                  const struct fault_rule *r, int64_t now)
+{
+	const struct flow_side *s = dir == DIR_UP ? &f->up : &f->down;
+	if (!e->exact_bytes || r->after_bytes < 0 || !(r->dirs & dir) || !p->payload_len ||
+	    p->caplen < p->len || p->seq != s->next_seq)
+		return 0;
+	uint64_t counted = ((r->dirs & DIR_UP) ? f->up.bytes : 0) + ((r->dirs & DIR_DOWN) ? f->down.bytes : 0);
+	if (counted >= (uint64_t)r->after_bytes || (uint64_t)r->after_bytes - counted >= p->payload_len)
+		return 0;
+	size_t head = (size_t)((uint64_t)r->after_bytes - counted);
+	size_t n = p->payload_off + head;
+	uint8_t buf[65536];
+	if (n > sizeof buf)
+		return 0;
+	memcpy(buf, p->data, n);
+	if (p->family == AF_INET) {
+		size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+		buf[2] = (uint8_t)(n >> 8);
+		buf[3] = (uint8_t)n;
+		buf[10] = buf[11] = 0;
+		uint16_t sum = checksum_ipv4_header(buf, ihl);
+		buf[10] = (uint8_t)(sum >> 8);
+		buf[11] = (uint8_t)sum;
+	} else {
+		buf[4] = (uint8_t)((n - 40) >> 8);
+		buf[5] = (uint8_t)(n - 40);
+	}
+	/* The rest of the data (and a FIN riding on it) never arrives. */
+	buf[p->l4_off + 13] &= (uint8_t)~TCP_FIN;
+	buf[p->l4_off + 16] = buf[p->l4_off + 17] = 0;
+	uint16_t sum = checksum_l4(p->family, p->src.bytes, p->dst.bytes, IPPROTO_TCP, buf + p->l4_off, n - p->l4_off);
+	buf[p->l4_off + 16] = (uint8_t)(sum >> 8);
+	buf[p->l4_off + 17] = (uint8_t)sum;
+	engine_send(e, buf, n);
+	struct packet cut = *p;
+	cut.len = n;
+	cut.payload_len = head;
+	cut.tcp_flags &= (uint8_t)~TCP_FIN;
+	flow_update(f, &cut, dir, now);
+	return head;
+}
+
 static const char *unreach_name(enum craft_unreach code)
 {
 	switch (code) {
@@ -302,10 +353,8 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 		}
 		return NFQUEUE_ACCEPT;
 	case ACTION_DROP:
-		if (f) {
+		if (f)
 			f->dropped++;
-			f->last_ns = now;
-		}
 		e->stats.dropped++;
 		if (r && r->type == FAULT_IDLE_TIMEOUT)
 			f->silenced = 1;
@@ -320,18 +369,22 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 		else if (d->first)
 			snprintf(detail, sizeof detail, "silently dropping %s packets of the connection",
 			         r && r->dirs != (DIR_UP | DIR_DOWN) ? dir_bytes_name(r->dirs) : "all");
+		if (f)
+			f->last_ns = now;
 		break;
-	case ACTION_RESET:
+	case ACTION_RESET: {
 		e->stats.dropped++;
 		f->dropped++;
+		size_t head = engine_deliver_head(e, f, p, dir, r, now);
 		engine_reset_flow(e, f, d->to, now);
 		if (r->after_bytes >= 0)
 			snprintf(detail, sizeof detail, "after %llu bytes %s: RST to %s",
-			         (unsigned long long)d->at_bytes, dir_bytes_name(r->dirs), targets_name(d->to));
+			         (unsigned long long)(d->at_bytes + head), dir_bytes_name(r->dirs), targets_name(d->to));
 		else
 			snprintf(detail, sizeof detail, "after %.3f s: RST to %s",
 			         (double)(now - f->opened_ns) / 1e9, targets_name(d->to));
 		break;
+	}
 	case ACTION_RESET_AGAIN:
 		/* The sender still believes in the connection: answer with the
 		 * sequence number its own ACK says it expects. */
@@ -372,16 +425,18 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 			return NFQUEUE_ACCEPT;
 		return -1;
 	}
-	case ACTION_TRUNCATE:
+	case ACTION_TRUNCATE: {
 		e->stats.dropped++;
 		f->dropped++;
+		size_t head = engine_deliver_head(e, f, p, dir, r, now);
 		engine_send_fin(e, f, 1);
 		engine_send_fin(e, f, 0);
 		f->silenced = 1;
 		flow_end(f, FLOW_END_FIN, now);
 		snprintf(detail, sizeof detail, "after %llu bytes %s: FIN to client and server",
-		         (unsigned long long)d->at_bytes, dir_bytes_name(r->dirs));
+		         (unsigned long long)(d->at_bytes + head), dir_bytes_name(r->dirs));
 		break;
+	}
 	case ACTION_FORGET:
 		/* The device no longer knows the connection: the packet gets an
 		 * RST back, with the sequence number its own ACK expects. */
@@ -429,7 +484,12 @@ static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 	char *err = NULL;
 
 	e->stats.packets++;
-	if (packet_parse(&p, pkt->data, pkt->caplen, &why) == 0) {
+	if (packet_parse(&p, pkt->data, pkt->caplen, &why) < 0) {
+		/* A packet we cannot read cannot be checked against the faults:
+		 * it does not pass (fail closed). */
+		e->stats.unparsed++;
+		verdict = NFQUEUE_DROP;
+	} else {
 		enum flow_dir dir = (int)pkt->indev == e->config.client_ifindex ? DIR_UP : DIR_DOWN;
 		struct flow *f = flow_lookup(e->flows, &p, dir);
 		int opening_syn = p.proto == IPPROTO_TCP && dir == DIR_UP &&
@@ -536,7 +596,7 @@ static void *engine_thread(void *arg)
 		err = strdup("engine: cannot create its event loop");
 		goto fail;
 	}
-	e->queue = nfqueue_open(e->config.queue, ENGINE_COPY_RANGE, &err);
+	e->queue = nfqueue_open(e->config.queue, e->exact_bytes ? 0xffff : ENGINE_COPY_RANGE, !e->exact_bytes, &err);
 	if (!e->queue)
 		goto fail;
 	e->injector = inject_open(&err);
@@ -610,6 +670,9 @@ struct engine *engine_start(const struct engine_config *config, char **err)
 	for (size_t i = 0; i < config->rule_count; i++) {
 		if (e->rules[i].after_ns >= 0)
 			e->has_timed_rules = 1;
+		if (e->rules[i].after_bytes >= 0 && (e->rules[i].type == FAULT_RESET || e->rules[i].type == FAULT_TRUNCATE ||
+		                                     e->rules[i].type == FAULT_CONN_CAP))
+			e->exact_bytes = 1;
 		e->rules[i].sources = NULL;
 		e->rules[i].source_count = 0;
 		if (e->rules[i].type == FAULT_RATE_BLOCK) {

@@ -43,6 +43,7 @@ struct engine_stats {
 	uint64_t delayed;     /* packets held back */
 	uint64_t injected;    /* packets the engine made up and sent */
 	uint64_t queue_drops; /* packets the kernel dropped: the engine did not see them */
+	uint64_t unparsed;    /* packets that could not be parsed, dropped */
 };
 
 struct engine;

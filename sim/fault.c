@@ -231,8 +231,12 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 		}
 		return caught_action(r, p, dir);
 	case FAULT_BLOCK:
-		if (r->http403)
+		if (r->http403) {
+			/* The server does the blocking (engine_http403 reads the
+			 * window); here it only counts as fired. */
+			d->http403_until_ns = 1;
 			return ACTION_ACCEPT;
+		}
 		return caught_action(r, p, dir);
 	case FAULT_RATE_BLOCK: {
 		struct fault_source *src = rate_block_source(r, &f->client);
@@ -296,6 +300,13 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		return;
 	}
 	int64_t now_ns = f ? f->opened_ns + age_ns : 0;
+	if (f) {
+		const struct flow_side *side = dir == DIR_UP ? &f->up : &f->down;
+		uint64_t offset = f->proto == IPPROTO_TCP && side->isn_known
+		                  ? flow_stream_offset(side, p->seq) + p->payload_len
+		                  : side->bytes + p->payload_len;
+		f->decision_point = ((uint64_t)dir << 62) | (offset & ((1ULL << 62) - 1));
+	}
 	for (size_t i = 0; i < n && i < FLOW_MAX_RULES; i++) {
 		struct fault_rule *r = &rules[i];
 		int counts_all_dirs = r->type == FAULT_RESET || r->type == FAULT_TRUNCATE ||
@@ -324,6 +335,10 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		d->first = !f->rules[i].fired;
 		f->rules[i].fired = 1;
 		f->rules[i].count++;
+		/* A cut at a byte count happens at that count, whichever packet
+		 * happened to carry it. */
+		if ((action == ACTION_RESET || action == ACTION_TRUNCATE) && r->after_bytes >= 0)
+			f->decision_point = (uint64_t)r->after_bytes;
 		flow_record_decision(t, f, (int)i, action);
 		return;
 	}

@@ -274,10 +274,12 @@ void flow_update(struct flow *f, const struct packet *p, enum flow_dir dir, int6
 void flow_record_decision(struct flow_table *t, struct flow *f, int rule, int action)
 {
 	(void)t;
-	/* The packet's place in its flow, not the time: the same packets give
-	 * the same digest however fast they came. */
+	/* The packet's place in its stream (direction and byte offset, set by
+	 * the caller in decision_point), not its time or its index among
+	 * packets: the same bytes give the same digest however the kernel
+	 * grouped them into packets and however fast they came. */
 	uint8_t entry[16];
-	uint64_t packet_index = f->packets;
+	uint64_t packet_index = f->decision_point;
 	for (int i = 0; i < 8; i++)
 		entry[i] = (uint8_t)(packet_index >> (56 - 8 * i));
 	entry[8] = (uint8_t)(rule >> 8);

@@ -84,6 +84,7 @@ struct flow {
 	struct rng rng;               /* this flow's random stream */
 	struct flow_rule_state rules[FLOW_MAX_RULES];
 	uint64_t decisions;           /* fault decisions recorded for this flow */
+	uint64_t decision_point;      /* where the packet being decided sits: direction and stream offset */
 	void *digest;                 /* running digest of those decisions (owned by the table) */
 	struct flow *hash_next;
 };

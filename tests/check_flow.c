@@ -1036,6 +1036,9 @@ static void run_script(struct flow_table *t, const char *const script[3], enum i
 		if (i < 0)
 			break;
 		char op = script[i][pos[i]++];
+		/* fault_decide marks where the decided packet sits; here, its
+		 * place in the script stands for it. */
+		f[i]->decision_point = pos[i];
 		if (op == 'p') {
 			struct tuple tu = tcp_tuple((uint16_t)(40000 + i));
 			struct packet p = make_packet(&tu, DIR_UP, TCP_ACK, 101, 1, 0);

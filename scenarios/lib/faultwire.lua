@@ -240,6 +240,7 @@ define_fault("unreachable", {
 })
 define_fault("blackhole", {})
 define_fault("loss", {
+  p = { T.number(0, 1), required = true },
   model = { T.one_of("random", "gilbert"), default = "random" },
   r = { T.number(0, 1) },
   loss_good = { T.number(0, 1), default = 0 },
@@ -257,6 +258,7 @@ define_fault("delay", {
   jitter_ms = { T.number(0), default = 0 },
 })
 define_fault("reorder", {
+  p = { T.number(0, 1), required = true },
   ms = { T.number(0), default = 10 },
 })
 define_fault("rate", {
@@ -489,7 +491,7 @@ define_expect("resumed", {}, function(_, run)
   if not f then return false, "no fault fired, so there was nothing to resume from" end
   local first_after
   for _, req in ipairs(run.server.requests) do
-    if req.t_ms >= f.t_ms and (req.flow == nil or req.flow > (f.flows_seen or 0)) then
+    if req.t_ms >= f.t_ms and (req.flow == nil or f.flows_seen == nil or req.flow > f.flows_seen) then
       first_after = first_after or req
       local from = req.range and req.range:match("^bytes=(%d+)%-")
       if from and tonumber(from) > 0 then
@@ -627,7 +629,8 @@ function fw._evaluate(s, run)
   local results = {}
   for i, e in ipairs(s.expect) do
     local ok, detail = e:evaluate(run)
-    results[i] = { name = e.type, ok = ok, detail = detail, where = e.where }
+    local name = e.description and (e.type .. ": " .. e.description) or e.type
+    results[i] = { name = name, ok = ok, detail = detail, where = e.where }
   end
   return results
 end
