@@ -40,8 +40,9 @@ struct dnsd_rule {
 struct dnsd_query {
 	int64_t t_ns;             /* CLOCK_MONOTONIC */
 	char name[256]; char type[8];   /* "A", "AAAA", other types by number e.g. "TYPE15" */
-	char rcode[16];           /* "NOERROR", "NXDOMAIN", "SERVFAIL", or "timeout" when dropped
-	                           * ("FORMERR" for a query without exactly one question) */
+	char rcode[16];           /* "NOERROR", "NXDOMAIN", "SERVFAIL", or "timeout" when dropped;
+	                           * also "FORMERR" (not exactly one question) and "unsent"
+	                           * (the reply could not be sent: the client got nothing) */
 	char answer[64];          /* the address answered, "" if none */
 	int rule;                 /* index of the rule that acted, -1 */
 	char peer[64];            /* client address without port; v4-mapped shown as IPv4 */

@@ -59,10 +59,12 @@ int run_prepare_privileges(char **err)
 	gid_t gid = getegid();
 	char map[64];
 	if (unshare(CLONE_NEWUSER) < 0) {
-		if (asprintf(err, "faultwire needs root, or unprivileged user namespaces, to make its private "
-		                  "network namespaces; unshare(CLONE_NEWUSER) failed: %s. Run it as root (sudo), or "
-		                  "allow user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 "
-		                  "(Debian) or user.max_user_namespaces > 0", strerror(errno)) < 0)
+		if (asprintf(err, "as user %u, faultwire needs an unprivileged user namespace to make its private "
+		                  "network namespaces, and the kernel refused one (unshare(CLONE_NEWUSER): %s%s). "
+		                  "Run it as root (sudo), or allow user namespaces: sysctl -w user.max_user_namespaces=10000, "
+		                  "and on Debian kernels sysctl -w kernel.unprivileged_userns_clone=1",
+		             (unsigned)uid, strerror(errno),
+		             errno == ENOSPC ? ": user.max_user_namespaces is 0 or used up" : "") < 0)
 			*err = NULL;
 		return -1;
 	}
