@@ -26,8 +26,25 @@ extern const size_t faultwire_prelude_len;
 
 struct scenario_state {
 	size_t used, limit;
+	long budget;               /* instructions per call */
 	long instructions_left;
 };
+
+/* The budget, unless FAULTWIRE_LUA_BUDGET (a positive number of
+ * instructions) says otherwise: the fuzzer lowers it so that an endless loop
+ * ends in milliseconds. */
+static long scenario_budget(void)
+{
+	const char *text = getenv("FAULTWIRE_LUA_BUDGET");
+	char *end;
+	if (!text || !*text)
+		return SCENARIO_INSTRUCTION_BUDGET;
+	errno = 0;
+	long budget = strtol(text, &end, 10);
+	if (errno || *end || budget <= 0)
+		return SCENARIO_INSTRUCTION_BUDGET;
+	return budget;
+}
 
 static void *scenario_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -56,8 +73,12 @@ static void scenario_count_hook(lua_State *L, lua_Debug *ar)
 		/* Level 0 is the running function (a hook has no frame of its
 		 * own): the loop's line, also for a loop in the main chunk. */
 		luaL_where(L, 0);
-		lua_pushfstring(L, "scenario code ran for too long (more than %d million instructions in one call): "
-		                   "is there a loop that never ends?", (int)(SCENARIO_INSTRUCTION_BUDGET / 1000000));
+		if (st->budget >= 1000000)
+			lua_pushfstring(L, "scenario code ran for too long (more than %d million instructions in one call): "
+			                   "is there a loop that never ends?", (int)(st->budget / 1000000));
+		else
+			lua_pushfstring(L, "scenario code ran for too long (more than %d instructions in one call): "
+			                   "is there a loop that never ends?", (int)st->budget);
 		lua_concat(L, 2);
 		lua_error(L);
 	}
@@ -81,7 +102,7 @@ static int scenario_call(lua_State *L, int nargs, int nresults, char **err)
 {
 	struct scenario_state *st;
 	lua_getallocf(L, (void **)&st);
-	st->instructions_left = SCENARIO_INSTRUCTION_BUDGET;
+	st->instructions_left = st->budget;
 	int base = lua_gettop(L) - nargs;
 	lua_pushcfunction(L, scenario_message_handler);
 	lua_insert(L, base);
@@ -263,7 +284,8 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 		{ "loss", FAULT_LOSS }, { "delay", FAULT_DELAY }, { "reorder", FAULT_REORDER },
 		{ "rate", FAULT_RATE }, { "truncate", FAULT_TRUNCATE }, { "conn_cap", FAULT_CONN_CAP },
 		{ "block", FAULT_BLOCK }, { "rate_block", FAULT_RATE_BLOCK },
-		{ "idle_timeout", FAULT_IDLE_TIMEOUT },
+		{ "idle_timeout", FAULT_IDLE_TIMEOUT }, { "mtu", FAULT_MTU }, { "duplicate", FAULT_DUPLICATE },
+		{ "corrupt", FAULT_CORRUPT }, { "match", FAULT_MATCH }, { "router_restart", FAULT_ROUTER_RESTART },
 	};
 	size_t i;
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -332,6 +354,23 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	r->within_ns = (int64_t)(field_number(L, index, "within_s", 0, NULL) * 1e9);
 	r->block_ns = (int64_t)(field_number(L, index, "block_s", 0, NULL) * 1e9);
 	r->idle_ns = (int64_t)(field_number(L, index, "after_s", 0, NULL) * 1e9);
+	r->mtu = (uint16_t)field_number(L, index, "bytes", 1500, NULL);
+	lua_getfield(L, index, "icmp");
+	r->icmp = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	r->fix_checksum = !field_string_is(L, index, "checksum", "break");
+	lua_getfield(L, index, "pattern");
+	if (lua_isstring(L, -1)) {
+		size_t len;
+		const char *s = lua_tolstring(L, -1, &len);
+		r->pattern_len = len < sizeof r->pattern ? len : sizeof r->pattern;
+		memcpy(r->pattern, s, r->pattern_len);
+	}
+	lua_pop(L, 1);
+	if (r->type == FAULT_ROUTER_RESTART) {
+		r->from_ns = (int64_t)(field_number(L, index, "at", 0, NULL) * 1e9);
+		r->until_ns = r->from_ns + (int64_t)(field_number(L, index, "down_s", 1, NULL) * 1e9);
+	}
 	r->code = field_string_is(L, index, "code", "net") ? UNREACH_NET
 	        : field_string_is(L, index, "code", "port") ? UNREACH_PORT
 	        : field_string_is(L, index, "code", "admin") ? UNREACH_ADMIN : UNREACH_HOST;
@@ -413,6 +452,7 @@ int scenario_load(const char *path, struct scenario **out, char **err)
 		return -1;
 	}
 	st->limit = SCENARIO_MEMORY_LIMIT;
+	st->budget = scenario_budget();
 	s->path = strdup(path);
 	s->table_ref = LUA_NOREF;
 	L = lua_newstate(scenario_alloc, st);

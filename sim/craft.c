@@ -143,8 +143,10 @@ static int craft_icmpv6_code(enum craft_unreach code)
 /* orig must come from a successful packet_parse; its bytes are copied, not
  * kept. The quote never reaches past orig->len either, so trailing bytes
  * after the IP packet are not echoed back. */
-size_t craft_icmp_unreachable(uint8_t *buf, size_t cap, const struct packet_addr *from,
-                              const struct packet *orig, enum craft_unreach code)
+/* An ICMP / ICMPv6 error of the given type and code (code < 0: use the
+ * unreachable mapping of `code`), with `rest` in bytes 4..7 of its header. */
+static size_t craft_icmp_error(uint8_t *buf, size_t cap, const struct packet_addr *from,
+                               const struct packet *orig, enum craft_unreach code, int too_big, uint32_t rest)
 {
 	size_t ip_len, quote_len, available, total_len;
 	uint8_t *icmp;
@@ -160,12 +162,12 @@ size_t craft_icmp_unreachable(uint8_t *buf, size_t cap, const struct packet_addr
 		return 0;
 	if (orig->family == AF_INET) {
 		type = ICMP_DEST_UNREACH;
-		icmp_code = craft_icmpv4_code(code);
+		icmp_code = too_big ? 4 : craft_icmpv4_code(code);  /* 4: fragmentation needed */
 		/* For IPv4, l4_off is the header length, options included. */
 		quote_len = orig->l4_off + ICMPV4_QUOTED_DATA_LEN;
 	} else {
-		type = ICMP6_DST_UNREACH;
-		icmp_code = craft_icmpv6_code(code);
+		type = too_big ? 2 : ICMP6_DST_UNREACH;  /* 2: packet too big */
+		icmp_code = too_big ? 0 : craft_icmpv6_code(code);
 		quote_len = IPV6_MIN_MTU - IPV6_HEADER_LEN - ICMP_HEADER_LEN;
 	}
 	if (icmp_code < 0)
@@ -189,6 +191,10 @@ size_t craft_icmp_unreachable(uint8_t *buf, size_t cap, const struct packet_addr
 	memset(icmp, 0, ICMP_HEADER_LEN);
 	icmp[0] = (uint8_t)type;
 	icmp[1] = (uint8_t)icmp_code;
+	icmp[4] = (uint8_t)(rest >> 24);
+	icmp[5] = (uint8_t)(rest >> 16);
+	icmp[6] = (uint8_t)(rest >> 8);
+	icmp[7] = (uint8_t)rest;
 	memcpy(icmp + ICMP_HEADER_LEN, orig->data, quote_len);
 	/* ICMPv4 sums the message alone; ICMPv6 adds the pseudo-header. */
 	if (orig->family == AF_INET)
@@ -198,4 +204,17 @@ size_t craft_icmp_unreachable(uint8_t *buf, size_t cap, const struct packet_addr
 		                       icmp, ICMP_HEADER_LEN + quote_len);
 	write_be16(icmp + 2, checksum);
 	return total_len;
+}
+
+size_t craft_icmp_unreachable(uint8_t *buf, size_t cap, const struct packet_addr *from,
+                              const struct packet *orig, enum craft_unreach code)
+{
+	return craft_icmp_error(buf, cap, from, orig, code, 0, 0);
+}
+
+size_t craft_icmp_too_big(uint8_t *buf, size_t cap, const struct packet_addr *from,
+                          const struct packet *orig, uint16_t mtu)
+{
+	/* IPv4 carries the next-hop MTU in the low 16 bits, IPv6 in all 32. */
+	return craft_icmp_error(buf, cap, from, orig, UNREACH_HOST, 1, mtu);
 }

@@ -34,4 +34,10 @@ enum craft_unreach { UNREACH_NET, UNREACH_HOST, UNREACH_PORT, UNREACH_ADMIN };
 size_t craft_icmp_unreachable(uint8_t *buf, size_t cap, const struct packet_addr *from,
                               const struct packet *orig, enum craft_unreach code);
 
+/* "Fragmentation needed" (ICMP type 3 code 4, with the next-hop MTU) or
+ * ICMPv6 "packet too big" (type 2, with the MTU): what a router sends for a
+ * packet bigger than its link, quoting it as craft_icmp_unreachable does. */
+size_t craft_icmp_too_big(uint8_t *buf, size_t cap, const struct packet_addr *from,
+                          const struct packet *orig, uint16_t mtu);
+
 #endif

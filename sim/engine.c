@@ -38,8 +38,8 @@ struct engine {
 	struct engine_config config;
 	struct fault_rule *rules;
 	int has_timed_rules;
-	/* A rule cuts streams at a byte count: packets come wire-sized and
-	 * whole, so the cut lands on the exact byte. */
+	/* A rule cuts streams at a byte count, or copies, changes, reads or
+	 * measures whole packets: packets come wire-sized and whole. */
 	int exact_bytes;
 
 	pthread_t thread;
@@ -333,6 +333,31 @@ static const char *targets_name(unsigned to)
 }
 
 /* Carry out a decision on a packet; returns the verdict. */
+/* Pass a copy of p with one payload byte changed, chosen by bits. With
+ * fix_checksum the TCP/UDP checksum is made right again, so the damage
+ * reaches the application; without, the receiver's stack drops it. */
+static int engine_corrupt(struct engine *e, uint32_t id, const struct packet *p, uint64_t bits, int fix_checksum)
+{
+	uint8_t buf[65536];
+	char *err = NULL;
+	size_t n = p->caplen < p->len ? p->caplen : p->len;
+	if (n > sizeof buf || p->payload_off >= n)
+		return NFQUEUE_ACCEPT;
+	memcpy(buf, p->data, n);
+	size_t at = p->payload_off + (size_t)(bits % (n - p->payload_off));
+	buf[at] ^= (uint8_t)(1u << ((bits >> 32) % 8));
+	if (fix_checksum && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		size_t field = p->l4_off + (p->proto == IPPROTO_TCP ? 16 : 6);
+		buf[field] = buf[field + 1] = 0;
+		uint16_t sum = checksum_l4(p->family, p->src.bytes, p->dst.bytes, p->proto, buf + p->l4_off, n - p->l4_off);
+		buf[field] = (uint8_t)(sum >> 8);
+		buf[field + 1] = (uint8_t)sum;
+	}
+	if (nfqueue_verdict_packet(e->queue, id, NFQUEUE_ACCEPT, buf, n, &err) < 0)
+		engine_fail(e, err);
+	return -1;
+}
+
 static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const struct packet *p, enum flow_dir dir,
                         const struct fault_decision *d, int64_t now)
 {
@@ -361,6 +386,12 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 		if (d->first && r && r->type == FAULT_LOSS)
 			snprintf(detail, sizeof detail, "dropping packets at random (%s)",
 			         r->gilbert ? "Gilbert-Elliott bursts" : "independent");
+		else if (d->first && r && r->type == FAULT_MTU)
+			snprintf(detail, sizeof detail, "dropping packets over %u bytes without a word (MTU black hole)", r->mtu);
+		else if (d->first && r && r->type == FAULT_MATCH)
+			snprintf(detail, sizeof detail, "payload matched: dropping it");
+		else if (d->first && r && r->type == FAULT_ROUTER_RESTART)
+			snprintf(detail, sizeof detail, "router down: dropping everything");
 		else if (d->first && r && r->type == FAULT_IDLE_TIMEOUT)
 			snprintf(detail, sizeof detail, "idle for %.1f s: the connection was forgotten, its packets vanish",
 			         (double)(now - f->last_ns) / 1e9);
@@ -377,7 +408,9 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 		f->dropped++;
 		size_t head = engine_deliver_head(e, f, p, dir, r, now);
 		engine_reset_flow(e, f, d->to, now);
-		if (r->after_bytes >= 0)
+		if (r->type == FAULT_MATCH)
+			snprintf(detail, sizeof detail, "payload matched: RST to %s", targets_name(d->to));
+		else if (r->after_bytes >= 0)
 			snprintf(detail, sizeof detail, "after %llu bytes %s: RST to %s",
 			         (unsigned long long)(d->at_bytes + head), dir_bytes_name(r->dirs), targets_name(d->to));
 		else
@@ -425,6 +458,30 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 			return NFQUEUE_ACCEPT;
 		return -1;
 	}
+	case ACTION_TOO_BIG: {
+		e->stats.dropped++;
+		f->dropped++;
+		const struct packet_addr *from = p->family == AF_INET
+			? (dir == DIR_UP ? &e->config.client_side4 : &e->config.server_side4)
+			: (dir == DIR_UP ? &e->config.client_side6 : &e->config.server_side6);
+		engine_send(e, buf, craft_icmp_too_big(buf, sizeof buf, from, p, r->mtu));
+		snprintf(detail, sizeof detail, "%zu-byte packet over the %u-byte MTU: \"too big\" to %s", p->len, r->mtu,
+		         packet_addr_format(&p->src, 0, addr, sizeof addr));
+		break;
+	}
+	case ACTION_DUPLICATE:
+		flow_update(f, p, dir, now);
+		if (p->caplen >= p->len)
+			engine_send(e, p->data, p->len);
+		if (d->first)
+			engine_log(e, now, f, d->rule, "sending copies of some packets");
+		return NFQUEUE_ACCEPT;
+	case ACTION_CORRUPT:
+		flow_update(f, p, dir, now);
+		if (d->first)
+			engine_log(e, now, f, d->rule, r->fix_checksum ? "changing payload bytes, checksums kept valid"
+			                                               : "changing payload bytes, checksums left wrong");
+		return engine_corrupt(e, id, p, d->corrupt_at, r->fix_checksum);
 	case ACTION_TRUNCATE: {
 		e->stats.dropped++;
 		f->dropped++;
@@ -446,8 +503,12 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 			engine_send_rst(e, f, dir == DIR_UP, p->ack,
 			                p->seq + (uint32_t)p->payload_len + ((p->tcp_flags & TCP_FIN) ? 1 : 0));
 		flow_end(f, FLOW_END_RESET_INJECTED, now);
-		snprintf(detail, sizeof detail, "idle for %.1f s: the connection was forgotten, RST to the %s",
-		         (double)(now - f->last_ns) / 1e9, dir == DIR_UP ? "client" : "server");
+		if (r && r->type == FAULT_ROUTER_RESTART)
+			snprintf(detail, sizeof detail, "the restarted router no longer knows the connection: RST to the %s",
+			         dir == DIR_UP ? "client" : "server");
+		else
+			snprintf(detail, sizeof detail, "idle for %.1f s: the connection was forgotten, RST to the %s",
+			         (double)(now - f->last_ns) / 1e9, dir == DIR_UP ? "client" : "server");
 		break;
 	case ACTION_UNREACHABLE: {
 		e->stats.dropped++;
@@ -670,8 +731,7 @@ struct engine *engine_start(const struct engine_config *config, char **err)
 	for (size_t i = 0; i < config->rule_count; i++) {
 		if (e->rules[i].after_ns >= 0)
 			e->has_timed_rules = 1;
-		if (e->rules[i].after_bytes >= 0 && (e->rules[i].type == FAULT_RESET || e->rules[i].type == FAULT_TRUNCATE ||
-		                                     e->rules[i].type == FAULT_CONN_CAP))
+		if (fault_rule_needs_whole_packets(&e->rules[i]))
 			e->exact_bytes = 1;
 		e->rules[i].sources = NULL;
 		e->rules[i].source_count = 0;

@@ -25,7 +25,8 @@ const char *fault_type_name(enum fault_type type)
 		[FAULT_LOSS] = "loss", [FAULT_DELAY] = "delay", [FAULT_REORDER] = "reorder",
 		[FAULT_RATE] = "rate", [FAULT_TRUNCATE] = "truncate", [FAULT_CONN_CAP] = "conn_cap",
 		[FAULT_BLOCK] = "block", [FAULT_RATE_BLOCK] = "rate_block",
-		[FAULT_IDLE_TIMEOUT] = "idle_timeout",
+		[FAULT_IDLE_TIMEOUT] = "idle_timeout", [FAULT_MTU] = "mtu", [FAULT_DUPLICATE] = "duplicate",
+		[FAULT_CORRUPT] = "corrupt", [FAULT_MATCH] = "match", [FAULT_ROUTER_RESTART] = "router_restart",
 	};
 	return type < FAULT_TYPE_COUNT ? names[type] : "?";
 }
@@ -36,9 +37,10 @@ const char *fault_action_name(enum fault_action action)
 		[ACTION_ACCEPT] = "accept", [ACTION_DROP] = "drop", [ACTION_RESET] = "reset",
 		[ACTION_RESET_AGAIN] = "reset", [ACTION_REFUSE] = "refuse",
 		[ACTION_UNREACHABLE] = "unreachable", [ACTION_DELAY] = "delay",
-		[ACTION_TRUNCATE] = "truncate", [ACTION_FORGET] = "forget",
+		[ACTION_TRUNCATE] = "truncate", [ACTION_FORGET] = "forget", [ACTION_TOO_BIG] = "too_big",
+		[ACTION_DUPLICATE] = "duplicate", [ACTION_CORRUPT] = "corrupt",
 	};
-	return action <= ACTION_FORGET ? names[action] : "?";
+	return action <= ACTION_CORRUPT ? names[action] : "?";
 }
 
 static int rule_in_window(const struct fault_rule *r, int64_t t_ns)
@@ -103,7 +105,24 @@ static int is_opening_syn(const struct packet *p, enum flow_dir dir)
 
 static int is_per_packet(enum fault_type type)
 {
-	return type == FAULT_LOSS || type == FAULT_REORDER;
+	return type == FAULT_LOSS || type == FAULT_REORDER || type == FAULT_DUPLICATE || type == FAULT_CORRUPT;
+}
+
+int fault_rule_needs_whole_packets(const struct fault_rule *r)
+{
+	switch (r->type) {
+	case FAULT_RESET:
+	case FAULT_TRUNCATE:
+	case FAULT_CONN_CAP:
+		return r->after_bytes >= 0;
+	case FAULT_MTU:
+	case FAULT_DUPLICATE:
+	case FAULT_CORRUPT:
+	case FAULT_MATCH:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* Open connections the cap counts: covered by the rule, not over the limit
@@ -149,7 +168,7 @@ static enum fault_action caught_action(const struct fault_rule *r, const struct 
 
 /* Whether rule r acts on this packet, and how (filling d's details). */
 static enum fault_action rule_action(struct flow_table *t, size_t index, struct fault_rule *r, struct flow *f,
-                                     const struct packet *p, enum flow_dir dir, int64_t now_ns,
+                                     const struct packet *p, enum flow_dir dir, int64_t now_ns, int64_t t_ns,
                                      struct fault_decision *d)
 {
 	struct flow_rule_state *st = &f->rules[index];
@@ -266,6 +285,38 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 		}
 		return caught_action(r, p, dir);
 	}
+	case FAULT_MTU:
+		if (p->len <= r->mtu)
+			return ACTION_ACCEPT;
+		return r->icmp ? ACTION_TOO_BIG : ACTION_DROP;
+	case FAULT_DUPLICATE:
+		return rng_chance(&f->rng, r->p) ? ACTION_DUPLICATE : ACTION_ACCEPT;
+	case FAULT_CORRUPT:
+		if (!p->payload_len || p->payload_off + p->payload_len > p->caplen || !rng_chance(&f->rng, r->p))
+			return ACTION_ACCEPT;
+		d->corrupt_at = rng_next(&f->rng);
+		return ACTION_CORRUPT;
+	case FAULT_MATCH: {
+		size_t have = p->caplen > p->payload_off ? p->caplen - p->payload_off : 0;
+		if (have > p->payload_len)
+			have = p->payload_len;
+		if (!r->pattern_len || !memmem(p->data + p->payload_off, have, r->pattern, r->pattern_len))
+			return ACTION_ACCEPT;
+		if (r->action == ACTION_RESET && f->proto == IPPROTO_TCP && f->state != FLOW_SYN_SENT)
+			return ACTION_RESET;
+		return ACTION_DROP;
+	}
+	case FAULT_ROUTER_RESTART: {
+		/* Down between from and until; after that it has forgotten every
+		 * connection opened before it went down. */
+		int64_t opened_t = t_ns - age_ns;
+		if (t_ns >= r->from_ns && t_ns < r->until_ns)
+			return ACTION_DROP;
+		if (t_ns >= r->until_ns && opened_t < r->from_ns && f->proto == IPPROTO_TCP &&
+		    f->state != FLOW_SYN_SENT && !(p->tcp_flags & TCP_RST))
+			return ACTION_FORGET;
+		return ACTION_ACCEPT;
+	}
 	case FAULT_IDLE_TIMEOUT:
 		if (f->proto != IPPROTO_TCP || f->state == FLOW_SYN_SENT || f->state == FLOW_CLOSED)
 			return ACTION_ACCEPT;
@@ -313,7 +364,9 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		                      r->type == FAULT_CONN_CAP || r->type == FAULT_RATE_BLOCK;
 		if (!(r->dirs & dir) && !counts_all_dirs)
 			continue;
-		if (!rule_in_window(r, t_ns))
+		if (r->type != FAULT_ROUTER_RESTART && !rule_in_window(r, t_ns))
+			continue;
+		if (r->type == FAULT_ROUTER_RESTART && t_ns < r->from_ns)
 			continue;
 		if (!f || !rule_covers_flow(r, i, f))
 			continue;
@@ -321,7 +374,7 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		 * of the connection may be the one that crosses the line. */
 		if ((r->type == FAULT_RESET || r->type == FAULT_TRUNCATE) && !(r->dirs & dir) && r->after_bytes < 0)
 			continue;
-		enum fault_action action = rule_action(t, i, r, f, p, dir, now_ns, d);
+		enum fault_action action = rule_action(t, i, r, f, p, dir, now_ns, t_ns, d);
 		if (action == ACTION_ACCEPT && !d->http403_until_ns)
 			continue;
 		if (action == ACTION_DELAY && d->delay_ns == 0) {

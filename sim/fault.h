@@ -34,6 +34,11 @@ enum fault_type {
 	FAULT_BLOCK,
 	FAULT_RATE_BLOCK,
 	FAULT_IDLE_TIMEOUT,
+	FAULT_MTU,
+	FAULT_DUPLICATE,
+	FAULT_CORRUPT,
+	FAULT_MATCH,
+	FAULT_ROUTER_RESTART,
 	FAULT_TYPE_COUNT,
 };
 
@@ -76,6 +81,11 @@ struct fault_rule {
 	int64_t within_ns;         /* ...within this window... */
 	int64_t block_ns;          /* ...block the source this long */
 	int64_t idle_ns;           /* idle_timeout */
+	uint16_t mtu;              /* mtu: the largest packet that passes */
+	int icmp;                  /* mtu: answer bigger ones with "too big" (else: silent) */
+	int fix_checksum;          /* corrupt: keep the checksum valid (the damage reaches the application) */
+	uint8_t pattern[256];      /* match: bytes looked for in a packet's payload */
+	size_t pattern_len;
 	/* Run-time state of the rule (the engine's copy only). */
 	int64_t shared_free_ns[3];     /* rate shared=true: when each direction is free */
 	struct fault_source {
@@ -100,6 +110,9 @@ enum fault_action {
 	ACTION_DELAY,        /* hold the packet for delay_ns, then accept it */
 	ACTION_TRUNCATE,     /* drop, and end the connection early with FINs to both sides */
 	ACTION_FORGET,       /* idle_timeout: the device forgot the connection; drop, RST the sender */
+	ACTION_TOO_BIG,      /* mtu with icmp: drop, answer "fragmentation needed" / "packet too big" */
+	ACTION_DUPLICATE,    /* accept, and send a copy */
+	ACTION_CORRUPT,      /* accept a copy with one payload byte changed */
 };
 
 struct fault_decision {
@@ -113,7 +126,12 @@ struct fault_decision {
 	int keep_order;       /* ACTION_DELAY: not before earlier held packets of the flow */
 	const char *why;      /* a static phrase for the log, or NULL */
 	int64_t http403_until_ns;  /* the server should answer 403 until then (CLOCK_MONOTONIC) */
+	uint64_t corrupt_at;       /* ACTION_CORRUPT: random bits choosing the byte and the change */
 };
+
+/* Whether a rule needs each packet whole and wire-sized (byte cuts, MTU,
+ * copies, payload changes or matches). */
+int fault_rule_needs_whole_packets(const struct fault_rule *r);
 
 /* Fill a rule with the defaults of its type: both directions, no window, all
  * flows, any port, p = 1, reset to both sides with no trigger. */

@@ -183,6 +183,22 @@ int nfqueue_verdict(struct nfqueue *q, uint32_t id, int verdict, char **err)
 	return 0;
 }
 
+int nfqueue_verdict_packet(struct nfqueue *q, uint32_t id, int verdict, const uint8_t *data, size_t len, char **err)
+{
+	if (len + 64 > NFQUEUE_BATCH_BUFFER) {
+		if (asprintf(err, "NFQUEUE verdict: a %zu-byte packet does not fit a verdict message", len) < 0)
+			*err = NULL;
+		return -1;
+	}
+	if (q->batch_len + len + 64 > NFQUEUE_BATCH_BUFFER && nfqueue_flush(q, err) < 0)
+		return -1;
+	struct nlmsghdr *nlh = nfq_nlmsg_put((char *)q->batch + q->batch_len, NFQNL_MSG_VERDICT, q->queue);
+	nfq_nlmsg_verdict_put(nlh, id, verdict);
+	nfq_nlmsg_verdict_put_pkt(nlh, data, (uint32_t)len);
+	q->batch_len += NLMSG_ALIGN(nlh->nlmsg_len);
+	return 0;
+}
+
 int nfqueue_flush(struct nfqueue *q, char **err)
 {
 	if (!q->batch_len)

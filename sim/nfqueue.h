@@ -48,6 +48,10 @@ int nfqueue_receive(struct nfqueue *q, int max_reads, nfqueue_packet_fn fn, void
  * batch is sent by nfqueue_flush, or sooner when it is full. */
 int nfqueue_verdict(struct nfqueue *q, uint32_t id, int verdict, char **err);
 
+/* Like nfqueue_verdict, but the packet goes on as the len bytes at data
+ * (a modified copy; its checksums are the caller's business). */
+int nfqueue_verdict_packet(struct nfqueue *q, uint32_t id, int verdict, const uint8_t *data, size_t len, char **err);
+
 /* Send the batched verdicts in one sendto. Returns 0 or -1 with *err. */
 int nfqueue_flush(struct nfqueue *q, char **err);
 

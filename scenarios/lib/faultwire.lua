@@ -287,6 +287,29 @@ define_fault("rate_block", {
   block_s = { T.number(0.001), required = true },
   action = { T.one_of("refuse", "blackhole", "http403"), default = "refuse" },
 })
+define_fault("mtu", {
+  bytes = { T.integer(68, 65535), required = true },
+  icmp = { T.boolean, default = false },
+})
+define_fault("duplicate", {
+  p = { T.number(0, 1), required = true },
+})
+define_fault("corrupt", {
+  p = { T.number(0, 1), required = true },
+  checksum = { T.one_of("fix", "break"), default = "fix" },
+})
+define_fault("match", {
+  pattern = { T.string, required = true },
+  action = { T.one_of("reset", "blackhole"), default = "reset" },
+}, function(f)
+  if #f.pattern == 0 or #f.pattern > 255 then return "pattern must be 1 to 255 bytes long" end
+end)
+define_fault("router_restart", {
+  at = { T.number(0), required = true },
+  down_s = { T.number(0.001), required = true },
+}, function(f)
+  if f.from or f["until"] then return "the outage is given by 'at' and 'down_s', not 'from'/'until'" end
+end)
 define_fault("idle_timeout", {
   after_s = { T.number(0.001), required = true },
   action = { T.one_of("reset", "blackhole"), default = "reset" },
