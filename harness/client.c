@@ -261,14 +261,21 @@ int client_run(const struct client_spec *spec, struct client_result *res, char *
 	int64_t kill_at = -1;
 	int status_known = 0, status = 0, exec_errno = 0, setup_errno = 0;
 	int open_fds = 3;
-	struct pollfd fds[3] = {
+	struct pollfd fds[4] = {
 		{ .fd = a.out_pipe[0], .events = POLLIN },
 		{ .fd = a.err_pipe[0], .events = POLLIN },
 		{ .fd = a.status_pipe[0], .events = POLLIN },
+		{ .fd = spec->abort_fd, .events = POLLIN },
 	};
 	while (open_fds > 0) {
 		int64_t now = now_ns();
-		if (!res->timed_out && now >= deadline) {
+		if (!res->timed_out && !res->aborted && fds[3].fd >= 0 && (fds[3].revents & POLLIN)) {
+			res->aborted = 1;
+			fds[3].fd = -1;
+			kill(init, SIGTERM);
+			kill_at = now + (int64_t)CLIENT_KILL_GRACE_MS * 1000000;
+		}
+		if (!res->timed_out && !res->aborted && now >= deadline) {
 			res->timed_out = 1;
 			kill(init, SIGTERM);
 			kill_at = now + (int64_t)CLIENT_KILL_GRACE_MS * 1000000;
@@ -277,9 +284,10 @@ int client_run(const struct client_spec *spec, struct client_result *res, char *
 			kill(init, SIGKILL);
 			kill_at = -1;
 		}
-		int64_t wake = res->timed_out ? (kill_at >= 0 ? kill_at : now + 100000000) : deadline;
+		int stopping = res->timed_out || res->aborted;
+		int64_t wake = stopping ? (kill_at >= 0 ? kill_at : now + 100000000) : deadline;
 		int timeout_ms = (int)((wake - now) / 1000000) + 1;
-		int n = poll(fds, 3, timeout_ms);
+		int n = poll(fds, 4, timeout_ms);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < 3 && n > 0; i++) {

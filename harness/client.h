@@ -20,6 +20,7 @@ struct client_spec {
 	const char *hosts_file;   /* bound over /etc/hosts (NULL: leave it) */
 	double timeout_s;         /* SIGTERM after this, SIGKILL 2 s later */
 	int echo;                 /* copy the client's output to our stderr as it comes */
+	int abort_fd;             /* readable: stop the client now, as at the timeout (-1: none) */
 	/* Called (on the calling thread) right before the client starts, with
 	 * the CLOCK_MONOTONIC start time. */
 	void (*on_start)(int64_t start_ns, void *arg);
@@ -31,6 +32,7 @@ struct client_result {
 	int exit_code;            /* -1 when it did not exit normally */
 	int signal;               /* the signal that killed it, 0 when none */
 	int timed_out;            /* faultwire stopped it at the timeout */
+	int aborted;              /* faultwire stopped it because the run could not go on */
 	int64_t start_ns, end_ns; /* CLOCK_MONOTONIC */
 	char *stdout_tail;        /* last bytes of its output (malloc'd, NUL-terminated) */
 	char *stderr_tail;

@@ -31,6 +31,8 @@ static json_t *record_client(const struct record_input *in)
 		json_object_set_new(o, "signal", json_null());
 	}
 	json_object_set_new(o, "timed_out", json_boolean(c->timed_out));
+	if (c->aborted)
+		json_object_set_new(o, "stopped", json_string("the run could not go on (see error)"));
 	json_object_set_new(o, "duration_ms", json_integer((json_int_t)((c->end_ns - c->start_ns) / 1000000)));
 	json_object_set_new(o, "stdout_tail", json_string(c->stdout_tail ? c->stdout_tail : ""));
 	json_object_set_new(o, "stderr_tail", json_string(c->stderr_tail ? c->stderr_tail : ""));

@@ -238,6 +238,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct engine_config cfg = {
 		.ns_fd = topo.mid_ns, .queue = 0, .client_ifindex = topo.mid_client_ifindex,
 		.rules = s->rules, .rule_count = s->rule_count, .seed = seed,
+		.timers = s->timers, .timer_count = s->timer_count,
 	};
 	addr_set(&cfg.client_side4, AF_INET, "198.18.0.1");
 	addr_set(&cfg.client_side6, AF_INET6, "2001:db8:c::1");
@@ -253,6 +254,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct client_spec spec = {
 		.argv = client_argv, .workdir = workdir, .env = env, .net_ns = topo.client_ns,
 		.hosts_file = hosts, .timeout_s = timeout, .echo = options->echo,
+		.abort_fd = engine_failure_fd(engine),
 		.on_start = on_client_start, .on_start_arg = engine,
 	};
 	if (client_run(&spec, &client, &err) < 0) {
@@ -291,7 +293,15 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	json_array_foreach(expectations, i, e)
 		all_ok &= json_is_true(json_object_get(e, "ok"));
 	char *why = NULL;
-	if (engine_failure) {
+	if (engine_failure && engine_error_is_scenario(engine)) {
+		/* A hook or timed action of the scenario failed: the scenario's
+		 * error, said as file:line. */
+		out->verdict = VERDICT_ERROR;
+		why = strdup(engine_failure);
+		record_finish(out->record, NULL, "error", why, (engine_now_ns() - run_start) / 1000000);
+		set_error(out, EXIT_SCENARIO, why);
+		goto out;
+	} else if (engine_failure) {
 		out->verdict = VERDICT_ERROR;
 		if (asprintf(&why, "the packet engine failed: %s", engine_failure) < 0)
 			why = NULL;

@@ -2,6 +2,7 @@
 #include "harness/scenario.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,135 @@ static int field_string_is(lua_State *L, int index, const char *field, const cha
 	return same;
 }
 
+static const char *const flow_state_for_lua[] = { "syn_sent", "syn_received", "established", "closing", "closed" };
+
+static void push_flow(lua_State *L, const struct flow *f, int64_t t_ns)
+{
+	char addr[80];
+	lua_createtable(L, 0, 10);
+	lua_pushinteger(L, f->id);
+	lua_setfield(L, -2, "id");
+	lua_pushinteger(L, f->id);
+	lua_setfield(L, -2, "ordinal");
+	lua_pushstring(L, f->proto == IPPROTO_TCP ? "tcp" : "udp");
+	lua_setfield(L, -2, "proto");
+	lua_pushstring(L, f->state <= FLOW_CLOSED ? flow_state_for_lua[f->state] : "?");
+	lua_setfield(L, -2, "state");
+	lua_pushinteger(L, (lua_Integer)f->up.bytes);
+	lua_setfield(L, -2, "bytes_up");
+	lua_pushinteger(L, (lua_Integer)f->down.bytes);
+	lua_setfield(L, -2, "bytes_down");
+	lua_pushinteger(L, (lua_Integer)((f->last_ns - f->opened_ns) / 1000000));
+	lua_setfield(L, -2, "age_ms");
+	lua_pushinteger(L, (lua_Integer)(t_ns / 1000000));
+	lua_setfield(L, -2, "t_ms");
+	lua_pushstring(L, packet_addr_format(&f->client, f->client_port, addr, sizeof addr));
+	lua_setfield(L, -2, "client");
+	lua_pushstring(L, packet_addr_format(&f->server, f->server_port, addr, sizeof addr));
+	lua_setfield(L, -2, "server");
+}
+
+static void push_packet(lua_State *L, const struct packet *p, const struct flow *f, int dir, int64_t t_ns)
+{
+	static const struct { uint8_t bit; char letter; } flags[] = {
+		{ TCP_SYN, 'S' }, { TCP_ACK, 'A' }, { TCP_FIN, 'F' }, { TCP_RST, 'R' }, { TCP_PSH, 'P' }, { TCP_URG, 'U' },
+	};
+	char letters[8];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (p->tcp_flags & flags[i].bit)
+			letters[n++] = flags[i].letter;
+	letters[n] = 0;
+	lua_createtable(L, 0, 10);
+	lua_pushstring(L, dir == DIR_UP ? "up" : "down");
+	lua_setfield(L, -2, "dir");
+	lua_pushstring(L, p->proto == IPPROTO_TCP ? "tcp" : p->proto == IPPROTO_UDP ? "udp" : "other");
+	lua_setfield(L, -2, "proto");
+	lua_pushstring(L, letters);
+	lua_setfield(L, -2, "flags");
+	lua_pushinteger(L, (lua_Integer)p->len);
+	lua_setfield(L, -2, "len");
+	lua_pushinteger(L, (lua_Integer)p->payload_len);
+	lua_setfield(L, -2, "payload_len");
+	lua_pushinteger(L, p->seq);
+	lua_setfield(L, -2, "seq");
+	lua_pushinteger(L, p->ack);
+	lua_setfield(L, -2, "ack");
+	lua_pushinteger(L, f->id);
+	lua_setfield(L, -2, "flow");
+	lua_pushinteger(L, (lua_Integer)(t_ns / 1000000));
+	lua_setfield(L, -2, "t_ms");
+}
+
+/* Turn what a hook returned (on top of the stack) into an action. */
+static int hook_answer(lua_State *L, const char *where, const char *which, struct fault_decision *d)
+{
+	int action = -1;
+	if (lua_isnil(L, -1)) {
+		action = ACTION_ACCEPT;
+	} else if (lua_type(L, -1) == LUA_TSTRING) {
+		const char *s = lua_tostring(L, -1);
+		action = strcmp(s, "accept") == 0 ? ACTION_ACCEPT : strcmp(s, "drop") == 0 ? ACTION_DROP
+		       : strcmp(s, "reset") == 0 ? ACTION_RESET : -1;
+	} else if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "delay_ms");
+		if (lua_isnumber(L, -1) && lua_tonumber(L, -1) >= 0) {
+			d->delay_ns = (int64_t)(lua_tonumber(L, -1) * 1e6);
+			d->keep_order = 1;
+			action = ACTION_DELAY;
+		}
+		lua_pop(L, 1);
+	}
+	if (action < 0 && asprintf(&d->error, "%s: %s returned %s; expected \"accept\", \"drop\", \"reset\" or "
+	                                      "{delay_ms = N}", where, which, luaL_typename(L, -1)) < 0)
+		d->error = strdup("a hook returned an unexpected value");
+	lua_pop(L, 1);
+	return action < 0 ? ACTION_DROP : action;
+}
+
+/* The engine's hook callback: on_flow for a flow's first packet, then
+ * on_packet. Runs on the engine thread, which owns the Lua state while the
+ * run goes on. */
+static int scenario_hook(void *arg, struct flow *f, const struct packet *p, int dir, int opening, int64_t t_ns,
+                         struct fault_decision *d)
+{
+	struct scenario_callback *cb = arg;
+	lua_State *L = cb->scenario->L;
+	int action = ACTION_ACCEPT;
+	if (opening && cb->on_flow != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, cb->on_flow);
+		push_flow(L, f, t_ns);
+		if (scenario_call(L, 1, 1, &d->error) < 0)
+			return ACTION_DROP;
+		action = hook_answer(L, cb->where, "on_flow", d);
+	}
+	if (action == ACTION_ACCEPT && !d->error && cb->on_packet != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, cb->on_packet);
+		push_packet(L, p, f, dir, t_ns);
+		if (scenario_call(L, 1, 1, &d->error) < 0)
+			return ACTION_DROP;
+		action = hook_answer(L, cb->where, "on_packet", d);
+	}
+	return action;
+}
+
+static int scenario_at(void *arg, char **err)
+{
+	struct scenario_callback *cb = arg;
+	lua_State *L = cb->scenario->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, cb->at);
+	return scenario_call(L, 0, 0, err);
+}
+
+static int function_ref(lua_State *L, int index, const char *field)
+{
+	lua_getfield(L, index, field);
+	if (lua_isfunction(L, -1))
+		return luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pop(L, 1);
+	return LUA_NOREF;
+}
+
 static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, char **err)
 {
 	static const struct { const char *name; enum fault_type type; } types[] = {
@@ -286,6 +416,7 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 		{ "block", FAULT_BLOCK }, { "rate_block", FAULT_RATE_BLOCK },
 		{ "idle_timeout", FAULT_IDLE_TIMEOUT }, { "mtu", FAULT_MTU }, { "duplicate", FAULT_DUPLICATE },
 		{ "corrupt", FAULT_CORRUPT }, { "match", FAULT_MATCH }, { "router_restart", FAULT_ROUTER_RESTART },
+		{ "hook", FAULT_HOOK },
 	};
 	size_t i;
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -415,11 +546,38 @@ static int scenario_read(lua_State *L, struct scenario *s, char **err)
 	lua_getfield(L, t, "faults");
 	lua_Integer n = luaL_len(L, -1);
 	s->rules = calloc((size_t)n + 1, sizeof *s->rules);
-	if (!s->rules)
+	s->timers = calloc((size_t)n + 1, sizeof *s->timers);
+	s->callbacks = calloc((size_t)n + 1, sizeof *s->callbacks);
+	if (!s->rules || !s->timers || !s->callbacks)
 		goto nomem;
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_rawgeti(L, -1, i);
-		int rc = scenario_read_rule(L, lua_gettop(L), &s->rules[s->rule_count], err);
+		int item = lua_gettop(L);
+		struct scenario_callback *cb = &s->callbacks[s->callback_count];
+		cb->scenario = s;
+		cb->on_packet = cb->on_flow = cb->at = LUA_NOREF;
+		char *where = dup_field_string(L, item, "where");
+		snprintf(cb->where, sizeof cb->where, "%s", where ? where : "?");
+		free(where);
+		if (field_string_is(L, item, "type", "at")) {
+			/* Timed actions are not rules: the engine runs them on time. */
+			cb->at = function_ref(L, item, "fn");
+			s->timers[s->timer_count].at_ns = (int64_t)(field_number(L, item, "at", 0, NULL) * 1e9);
+			s->timers[s->timer_count].fn = scenario_at;
+			s->timers[s->timer_count].arg = cb;
+			s->timer_count++;
+			s->callback_count++;
+			lua_pop(L, 1);
+			continue;
+		}
+		int rc = scenario_read_rule(L, item, &s->rules[s->rule_count], err);
+		if (rc == 0 && s->rules[s->rule_count].type == FAULT_HOOK) {
+			cb->on_packet = function_ref(L, item, "on_packet");
+			cb->on_flow = function_ref(L, item, "on_flow");
+			s->rules[s->rule_count].hook = scenario_hook;
+			s->rules[s->rule_count].hook_arg = cb;
+			s->callback_count++;
+		}
 		lua_pop(L, 1);
 		if (rc < 0) {
 			lua_pop(L, 1);
@@ -623,6 +781,8 @@ void scenario_free(struct scenario *s)
 			free(*a);
 	free(s->client_argv);
 	free(s->rules);
+	free(s->timers);
+	free(s->callbacks);
 	free(s->name);
 	free(s->about);
 	free(s->path);

@@ -14,9 +14,19 @@
 
 #include <jansson.h>
 
+#include "sim/engine.h"
 #include "sim/fault.h"
 
 struct lua_State;
+
+/* A Lua function of the scenario that the engine calls (fw.hook, fw.at):
+ * registry references, and where it was declared. */
+struct scenario_callback {
+	struct scenario *scenario;
+	int on_packet, on_flow;     /* hook functions (LUA_NOREF when absent) */
+	int at;                     /* fw.at function */
+	char where[192];
+};
 
 struct scenario {
 	char *path;                /* as given */
@@ -31,6 +41,10 @@ struct scenario {
 	struct fault_rule *rules;
 	size_t rule_count;
 	size_t expect_count;
+	struct engine_timer *timers;  /* fw.at actions, for the engine */
+	size_t timer_count;
+	struct scenario_callback *callbacks;  /* hooks and timed actions (Lua functions) */
+	size_t callback_count;
 	struct lua_State *L;
 	int table_ref;             /* registry reference to the scenario table */
 };

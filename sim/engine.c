@@ -63,7 +63,11 @@ struct engine {
 	size_t event_count, event_capacity;
 	struct engine_stats stats;
 	char *error;
+	int error_is_scenario;
+	int failed_pipe[2];          /* written once when the engine fails */
 	int stopped;
+	struct engine_timer *timers;
+	size_t timers_done;          /* timers run so far (they are sorted) */
 
 	/* Held verdicts: a min-heap on release time, and one timer for the
 	 * earliest. */
@@ -95,10 +99,15 @@ static int64_t engine_run_time(struct engine *e, int64_t now)
 static void engine_fail(struct engine *e, char *err)
 {
 	/* Keep the first failure: it is the cause, later ones are effects. */
-	if (!e->error)
+	if (!e->error) {
 		e->error = err ? err : strdup("engine failure");
-	else
+		char byte = 1;
+		if (write(e->failed_pipe[1], &byte, 1) < 0) {
+			/* Nobody waits on it then: the run still ends at its timeout. */
+		}
+	} else {
 		free(err);
+	}
 	event_base_loopbreak(e->base);
 }
 
@@ -545,7 +554,10 @@ static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 	char *err = NULL;
 
 	e->stats.packets++;
-	if (packet_parse(&p, pkt->data, pkt->caplen, &why) < 0) {
+	if (e->error) {
+		/* Failed: nothing passes any more (fail closed). */
+		verdict = NFQUEUE_DROP;
+	} else if (packet_parse(&p, pkt->data, pkt->caplen, &why) < 0) {
 		/* A packet we cannot read cannot be checked against the faults:
 		 * it does not pass (fail closed). */
 		e->stats.unparsed++;
@@ -569,6 +581,13 @@ static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 		struct fault_decision d;
 		fault_decide(e->flows, e->rules, e->config.rule_count, f, &p, dir, engine_run_time(e, now),
 		             f ? now - f->opened_ns : 0, &d);
+		if (d.error) {
+			if (!e->error)
+				e->error_is_scenario = 1;
+			engine_fail(e, d.error);
+			verdict = NFQUEUE_DROP;
+			goto out;
+		}
 		verdict = engine_apply(e, pkt->id, f, &p, dir, &d, now);
 		if (verdict < 0)
 			return;  /* held: its verdict comes later */
@@ -598,6 +617,17 @@ static void engine_on_tick(evutil_socket_t fd, short what, void *arg)
 	int64_t now = engine_now_ns();
 	(void)fd;
 	(void)what;
+	int64_t t = engine_run_time(e, now);
+	while (e->timers_done < e->config.timer_count && e->timers[e->timers_done].at_ns <= t) {
+		struct engine_timer *tm = &e->timers[e->timers_done++];
+		char *err = NULL;
+		if (tm->fn(tm->arg, &err) < 0) {
+			if (!e->error)
+				e->error_is_scenario = 1;
+			engine_fail(e, err);
+			return;
+		}
+	}
 	size_t n = flow_table_count(e->flows);
 	for (uint32_t id = 1; id <= n; id++) {
 		struct flow *f = flow_table_get(e->flows, id);
@@ -669,7 +699,7 @@ static void *engine_thread(void *arg)
 		err = strdup("engine: cannot watch its sockets");
 		goto fail;
 	}
-	if (e->has_timed_rules) {
+	if (e->has_timed_rules || e->config.timer_count) {
 		tick_event = event_new(e->base, -1, EV_PERSIST, engine_on_tick, e);
 		struct timeval tick = { 0, ENGINE_TICK_US };
 		if (!tick_event || event_add(tick_event, &tick) < 0) {
@@ -713,6 +743,12 @@ out:
 	return NULL;
 }
 
+static int engine_timer_compare(const void *a, const void *b)
+{
+	const struct engine_timer *x = a, *y = b;
+	return (x->at_ns > y->at_ns) - (x->at_ns < y->at_ns);
+}
+
 struct engine *engine_start(const struct engine_config *config, char **err)
 {
 	struct engine *e = calloc(1, sizeof *e);
@@ -720,6 +756,7 @@ struct engine *engine_start(const struct engine_config *config, char **err)
 		goto nomem;
 	e->config = *config;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
+	e->failed_pipe[0] = e->failed_pipe[1] = -1;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->ready_cond, NULL);
 	e->rules = calloc(config->rule_count ? config->rule_count : 1, sizeof *e->rules);
@@ -741,9 +778,17 @@ struct engine *engine_start(const struct engine_config *config, char **err)
 				goto nomem;
 		}
 	}
+	if (config->timer_count) {
+		e->timers = calloc(config->timer_count, sizeof *e->timers);
+		if (!e->timers)
+			goto nomem;
+		memcpy(e->timers, config->timers, config->timer_count * sizeof *e->timers);
+		qsort(e->timers, config->timer_count, sizeof *e->timers, engine_timer_compare);
+		e->config.timers = e->timers;
+	}
 	e->started_ns = engine_now_ns();
 	atomic_store(&e->t0_ns, e->started_ns);
-	if (pipe2(e->stop_pipe, O_CLOEXEC) < 0) {
+	if (pipe2(e->stop_pipe, O_CLOEXEC) < 0 || pipe2(e->failed_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		if (asprintf(err, "engine: pipe: %s", strerror(errno)) < 0)
 			*err = NULL;
 		goto fail;
@@ -819,6 +864,16 @@ const char *engine_error(const struct engine *e)
 	return e->error;
 }
 
+int engine_failure_fd(const struct engine *e)
+{
+	return e->failed_pipe[0];
+}
+
+int engine_error_is_scenario(const struct engine *e)
+{
+	return e->error && e->error_is_scenario;
+}
+
 int engine_http403(struct engine *e, int64_t now_ns)
 {
 	if (now_ns < atomic_load(&e->http403_until_ns))
@@ -847,10 +902,15 @@ void engine_free(struct engine *e)
 		close(e->stop_pipe[0]);
 	if (e->stop_pipe[1] >= 0)
 		close(e->stop_pipe[1]);
+	if (e->failed_pipe[0] >= 0)
+		close(e->failed_pipe[0]);
+	if (e->failed_pipe[1] >= 0)
+		close(e->failed_pipe[1]);
 	flow_table_free(e->flows);
 	for (size_t i = 0; e->rules && i < e->config.rule_count; i++)
 		free(e->rules[i].sources);
 	free(e->held);
+	free(e->timers);
 	free(e->rules);
 	free(e->events);
 	free(e->error);

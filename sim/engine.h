@@ -15,6 +15,14 @@
 #include "sim/fault.h"
 #include "sim/flow.h"
 
+/* A timed action of the scenario (fw.at): fn runs on the engine thread at
+ * at_ns after the run started; on failure it returns -1 with *err. */
+struct engine_timer {
+	int64_t at_ns;
+	int (*fn)(void *arg, char **err);
+	void *arg;
+};
+
 struct engine_config {
 	int ns_fd;                     /* namespace the engine runs in (-1: the caller's) */
 	uint16_t queue;                /* NFQUEUE number */
@@ -25,6 +33,8 @@ struct engine_config {
 	const struct fault_rule *rules;  /* copied by engine_start */
 	size_t rule_count;
 	uint64_t seed;
+	const struct engine_timer *timers;  /* copied by engine_start */
+	size_t timer_count;
 };
 
 /* A fault acting on a flow, logged the first time each rule acts on each flow. */
@@ -66,6 +76,14 @@ struct flow_table *engine_flows(struct engine *e);
 const struct engine_event *engine_events(const struct engine *e, size_t *count);
 struct engine_stats engine_stats(const struct engine *e);
 const char *engine_error(const struct engine *e);
+
+/* A descriptor that becomes readable when the engine fails while running:
+ * the run cannot go on (traffic has stopped). */
+int engine_failure_fd(const struct engine *e);
+
+/* 1 when the engine's error came from scenario code (a hook or a timed
+ * action), not from the machine. */
+int engine_error_is_scenario(const struct engine *e);
 int64_t engine_start_ns(const struct engine *e);
 
 /* Whether the server should answer 403 now (a block or rate_block with

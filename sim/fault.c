@@ -27,6 +27,7 @@ const char *fault_type_name(enum fault_type type)
 		[FAULT_BLOCK] = "block", [FAULT_RATE_BLOCK] = "rate_block",
 		[FAULT_IDLE_TIMEOUT] = "idle_timeout", [FAULT_MTU] = "mtu", [FAULT_DUPLICATE] = "duplicate",
 		[FAULT_CORRUPT] = "corrupt", [FAULT_MATCH] = "match", [FAULT_ROUTER_RESTART] = "router_restart",
+		[FAULT_HOOK] = "hook",
 	};
 	return type < FAULT_TYPE_COUNT ? names[type] : "?";
 }
@@ -317,6 +318,17 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 			return ACTION_FORGET;
 		return ACTION_ACCEPT;
 	}
+	case FAULT_HOOK: {
+		if (!r->hook)
+			return ACTION_ACCEPT;
+		int action = r->hook(r->hook_arg, f, p, (int)dir, f->packets == 0, t_ns, d);
+		if (action == ACTION_RESET && (f->proto != IPPROTO_TCP || (p->tcp_flags & TCP_RST)))
+			return ACTION_DROP;
+		/* "reset" on a SYN is a refusal: there is no connection yet. */
+		if (action == ACTION_RESET && f->state == FLOW_SYN_SENT)
+			return is_opening_syn(p, dir) ? ACTION_REFUSE : ACTION_DROP;
+		return (enum fault_action)action;
+	}
 	case FAULT_IDLE_TIMEOUT:
 		if (f->proto != IPPROTO_TCP || f->state == FLOW_SYN_SENT || f->state == FLOW_CLOSED)
 			return ACTION_ACCEPT;
@@ -375,6 +387,11 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		if ((r->type == FAULT_RESET || r->type == FAULT_TRUNCATE) && !(r->dirs & dir) && r->after_bytes < 0)
 			continue;
 		enum fault_action action = rule_action(t, i, r, f, p, dir, now_ns, t_ns, d);
+		if (d->error) {
+			d->action = ACTION_DROP;
+			d->rule = (int)i;
+			return;
+		}
 		if (action == ACTION_ACCEPT && !d->http403_until_ns)
 			continue;
 		if (action == ACTION_DELAY && d->delay_ns == 0) {

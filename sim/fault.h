@@ -39,10 +39,20 @@ enum fault_type {
 	FAULT_CORRUPT,
 	FAULT_MATCH,
 	FAULT_ROUTER_RESTART,
+	FAULT_HOOK,
 	FAULT_TYPE_COUNT,
 };
 
 enum fault_target { TARGET_CLIENT = 1, TARGET_SERVER = 2 };
+
+struct fault_decision;
+
+/* A hook rule's callback (scenario code): called for a packet of flow f
+ * (opening = it is the flow's first packet); returns the action to take,
+ * filling d->delay_ns for ACTION_DELAY. On an error in the scenario code it
+ * sets d->error (malloc'd "file:line: message") and returns ACTION_DROP. */
+typedef int (*fault_hook_fn)(void *arg, struct flow *f, const struct packet *p, int dir, int opening,
+                             int64_t t_ns, struct fault_decision *d);
 
 #define FAULT_MAX_FLOWS 64
 
@@ -86,6 +96,8 @@ struct fault_rule {
 	int fix_checksum;          /* corrupt: keep the checksum valid (the damage reaches the application) */
 	uint8_t pattern[256];      /* match: bytes looked for in a packet's payload */
 	size_t pattern_len;
+	fault_hook_fn hook;        /* hook */
+	void *hook_arg;
 	/* Run-time state of the rule (the engine's copy only). */
 	int64_t shared_free_ns[3];     /* rate shared=true: when each direction is free */
 	struct fault_source {
@@ -127,6 +139,7 @@ struct fault_decision {
 	const char *why;      /* a static phrase for the log, or NULL */
 	int64_t http403_until_ns;  /* the server should answer 403 until then (CLOCK_MONOTONIC) */
 	uint64_t corrupt_at;       /* ACTION_CORRUPT: random bits choosing the byte and the change */
+	char *error;               /* a hook failed: the message (the engine takes it) */
 };
 
 /* Whether a rule needs each packet whole and wire-sized (byte cuts, MTU,

@@ -310,6 +310,25 @@ define_fault("router_restart", {
 }, function(f)
   if f.from or f["until"] then return "the outage is given by 'at' and 'down_s', not 'from'/'until'" end
 end)
+define_fault("hook", {
+  on_packet = { T.func },
+  on_flow = { T.func },
+}, function(f)
+  if not f.on_packet and not f.on_flow then return "give on_packet, on_flow or both" end
+end)
+
+-- A timed action: fn runs at `seconds` after the client started, on the
+-- engine's thread, between packets. It goes in the faults list.
+function fw.at(seconds, fn)
+  if type(seconds) ~= "number" or seconds < 0 then
+    fail("fw.at expects a time in seconds >= 0 first; got %s", describe(seconds))
+  end
+  if type(fn) ~= "function" then
+    fail("fw.at expects a function second, as in fw.at(2, function() ... end); got %s", type(fn))
+  end
+  return { _kind = "fault", type = "at", at = seconds, fn = fn, where = caller_where() }
+end
+
 define_fault("idle_timeout", {
   after_s = { T.number(0.001), required = true },
   action = { T.one_of("reset", "blackhole"), default = "reset" },

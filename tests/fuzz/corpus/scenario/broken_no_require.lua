@@ -1,0 +1,1 @@
+return fw.scenario { name = "no-require" }

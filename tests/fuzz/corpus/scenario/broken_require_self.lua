@@ -1,0 +1,3 @@
+local fw = require "faultwire"
+local again = require "scenario"
+return fw.scenario { name = "self" }

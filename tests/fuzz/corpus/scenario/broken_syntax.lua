@@ -1,0 +1,5 @@
+local fw = require "faultwire"
+return fw.scenario {
+  name = "syntax"
+  client = "true",
+}
