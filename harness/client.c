@@ -100,6 +100,8 @@ static int client_init(void *arg)
 		goto setup_failed;
 	if (spec->hosts_file && mount(spec->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
 		goto setup_failed;
+	if (spec->resolv_file && mount(spec->resolv_file, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+		goto setup_failed;
 	/* A /proc of this PID namespace, so ps and friends see the client's view. */
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 

@@ -18,6 +18,7 @@ struct client_spec {
 	char *const *env;         /* NULL-terminated "NAME=value" added to the environment */
 	int net_ns;               /* network namespace fd */
 	const char *hosts_file;   /* bound over /etc/hosts (NULL: leave it) */
+	const char *resolv_file;  /* bound over /etc/resolv.conf (NULL: leave it) */
 	double timeout_s;         /* SIGTERM after this, SIGKILL 2 s later */
 	int echo;                 /* copy the client's output to our stderr as it comes */
 	int abort_fd;             /* readable: stop the client now, as at the timeout (-1: none) */

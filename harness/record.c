@@ -82,6 +82,35 @@ static json_t *record_faults(const struct record_input *in)
 			json_object_set_new(o, "where", json_string(in->scenario->rules[ev[i].rule].where));
 		json_array_append_new(list, o);
 	}
+	/* DNS faults act per query, in the DNS server. */
+	size_t nq = 0;
+	const struct dnsd_query *q = in->dnsd ? dnsd_queries(in->dnsd, &nq) : NULL;
+	for (size_t i = 0; i < nq; i++) {
+		if (q[i].rule < 0 || (size_t)q[i].rule >= in->scenario->dns_rule_count)
+			continue;
+		const struct dnsd_rule *r = &in->scenario->dns_rules[q[i].rule];
+		char detail[400];
+		if (r->kind == DNSD_WRONG)
+			snprintf(detail, sizeof detail, "%s %s answered %s", q[i].name, q[i].type,
+			         q[i].answer[0] ? q[i].answer : "with no address");
+		else if (r->kind == DNSD_TIMEOUT)
+			snprintf(detail, sizeof detail, "%s %s left unanswered", q[i].name, q[i].type);
+		else
+			snprintf(detail, sizeof detail, "%s %s answered %s", q[i].name, q[i].type, q[i].rcode);
+		json_t *o = json_object();
+		json_object_set_new(o, "t_ms", ms_since(q[i].t_ns, in->t0_ns));
+		json_object_set_new(o, "flow", json_null());
+		json_object_set_new(o, "fault", json_string(r->kind == DNSD_WRONG ? "dns_wrong" : "dns_fail"));
+		json_object_set_new(o, "detail", json_string(detail));
+		json_object_set_new(o, "flows_seen", json_integer(0));
+		json_object_set_new(o, "where", json_string(r->where));
+		/* Keep the list in time order. */
+		size_t at = json_array_size(list);
+		while (at > 0 && json_integer_value(json_object_get(json_array_get(list, at - 1), "t_ms")) >
+		                 json_integer_value(json_object_get(o, "t_ms")))
+			at--;
+		json_array_insert_new(list, at, o);
+	}
 	return list;
 }
 
@@ -118,6 +147,21 @@ static json_t *record_server(const struct record_input *in)
 	}
 	json_t *o = json_object();
 	json_object_set_new(o, "requests", requests);
+	if (in->dnsd) {
+		json_t *queries = json_array();
+		size_t nq = 0;
+		const struct dnsd_query *q = dnsd_queries(in->dnsd, &nq);
+		for (size_t i = 0; i < nq; i++) {
+			json_t *d = json_object();
+			json_object_set_new(d, "t_ms", ms_since(q[i].t_ns, in->t0_ns));
+			json_object_set_new(d, "name", json_string(q[i].name));
+			json_object_set_new(d, "type", json_string(q[i].type));
+			json_object_set_new(d, "rcode", json_string(q[i].rcode));
+			json_object_set_new(d, "answer", q[i].answer[0] ? json_string(q[i].answer) : json_null());
+			json_array_append_new(queries, d);
+		}
+		json_object_set_new(o, "dns", queries);
+	}
 	return o;
 }
 

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "harness/client.h"
+#include "harness/dnsd.h"
 #include "harness/httpd.h"
 #include "harness/scenario.h"
 #include "sim/engine.h"
@@ -23,6 +24,7 @@ struct record_input {
 	const struct client_result *client;
 	struct engine *engine;        /* stopped */
 	const struct httpd *httpd;    /* stopped; NULL when the server was not ours */
+	const struct dnsd *dnsd;      /* stopped; NULL without the built-in DNS server */
 	int64_t t0_ns;                /* the client's start */
 	int64_t run_start_ns;         /* when faultwire began the run */
 };

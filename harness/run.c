@@ -27,6 +27,15 @@ static const char RUN_HOSTS[] =
 	"198.18.0.2\tclient.test\n"
 	"2001:db8:c::2\tclient.test\n";
 
+/* With the built-in DNS server, names go through it (and its faults). */
+static const char RUN_HOSTS_DNS[] =
+	"127.0.0.1\tlocalhost\n"
+	"::1\tlocalhost\n";
+
+static const char RUN_RESOLV[] =
+	"nameserver 198.19.0.2\n"
+	"options timeout:1 attempts:2\n";
+
 /* No bypass: when nobody reads the queue, packets wait and then drop. */
 static const char RUN_FIREWALL[] =
 	"*filter\n"
@@ -110,9 +119,17 @@ static void set_error(struct run_outcome *out, enum run_exit exit_class, char *m
 	out->error = msg ? msg : strdup("out of memory");
 }
 
+struct run_clocks {
+	struct engine *engine;
+	struct dnsd *dnsd;
+};
+
 static void on_client_start(int64_t start_ns, void *arg)
 {
-	engine_set_start(arg, start_ns);
+	struct run_clocks *c = arg;
+	engine_set_start(c->engine, start_ns);
+	if (c->dnsd)
+		dnsd_set_start(c->dnsd, start_ns);
 }
 
 /* The built-in server asks this before answering: 403 while an http403
@@ -181,6 +198,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct topology topo = { -1, -1, -1, 0, 0 };
 	struct engine *engine = NULL;
 	struct httpd *httpd = NULL;
+	struct dnsd *dnsd = NULL;
+	char *resolv = NULL;
 	struct client_result client = { 0 };
 	char **env = NULL;
 	char *err = NULL, *rundir = NULL, *workdir = NULL, *hosts = NULL;
@@ -213,7 +232,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		goto out;
 	}
 	if (asprintf(&workdir, "%s/work", rundir) < 0 || asprintf(&hosts, "%s/hosts", rundir) < 0 ||
-	    mkdir(workdir, 0755) < 0 || write_file(hosts, RUN_HOSTS) < 0) {
+	    asprintf(&resolv, "%s/resolv.conf", rundir) < 0 || mkdir(workdir, 0755) < 0 ||
+	    write_file(hosts, s->dns ? RUN_HOSTS_DNS : RUN_HOSTS) < 0 || write_file(resolv, RUN_RESOLV) < 0) {
 		set_error(out, EXIT_ENVIRONMENT, strdup("cannot prepare the run folder"));
 		goto out;
 	}
@@ -250,12 +270,20 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		goto out;
 	}
 	httpd_set_block(httpd, run_server_blocked, engine);
+	if (s->dns) {
+		dnsd = dnsd_start(topo.server_ns, 53, s->dns_rules, s->dns_rule_count, seed, &err);
+		if (!dnsd) {
+			set_error(out, err && strstr(err, ":") == err ? EXIT_SCENARIO : EXIT_ENVIRONMENT, err);
+			goto out;
+		}
+	}
+	struct run_clocks clocks = { engine, dnsd };
 	env = run_environment(seed, s->server_port);
 	struct client_spec spec = {
 		.argv = client_argv, .workdir = workdir, .env = env, .net_ns = topo.client_ns,
-		.hosts_file = hosts, .timeout_s = timeout, .echo = options->echo,
+		.hosts_file = hosts, .resolv_file = s->dns ? resolv : NULL, .timeout_s = timeout, .echo = options->echo,
 		.abort_fd = engine_failure_fd(engine),
-		.on_start = on_client_start, .on_start_arg = engine,
+		.on_start = on_client_start, .on_start_arg = &clocks,
 	};
 	if (client_run(&spec, &client, &err) < 0) {
 		set_error(out, EXIT_ENVIRONMENT, err);
@@ -263,11 +291,12 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	}
 	client_ran = 1;
 	httpd_stop(httpd);
+	dnsd_stop(dnsd);
 	engine_stop(engine);
 
 	struct record_input in = {
 		.scenario = s, .seed = seed, .workdir = workdir, .client_argv = client_argv,
-		.client = &client, .engine = engine, .httpd = httpd, .t0_ns = client.start_ns,
+		.client = &client, .engine = engine, .httpd = httpd, .dnsd = dnsd, .t0_ns = client.start_ns,
 		.run_start_ns = run_start,
 	};
 	out->record = record_build(&in);
@@ -276,8 +305,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	 * nothing, nor does one whose faults never fired. */
 	const char *engine_failure = engine_error(engine);
 	struct engine_stats st = engine_stats(engine);
-	size_t fired;
-	engine_events(engine, &fired);
+	size_t fired = json_array_size(json_object_get(out->record, "faults"));
 	/* fw.check sees the record as it will be, less what depends on the
 	 * expectations themselves (verdict, expectations). */
 	json_object_del(out->record, "verdict");
@@ -313,7 +341,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	} else if (client.exec_error) {
 		out->verdict = VERDICT_ERROR;
 		why = strdup(client.exec_error);
-	} else if (s->rule_count && fired == 0) {
+	} else if ((s->rule_count || s->dns_rule_count) && fired == 0) {
 		out->verdict = VERDICT_INCONCLUSIVE;
 		why = strdup("no fault fired: the client's traffic never met the conditions of any fault, "
 		             "so the run says nothing about how it copes");
@@ -328,6 +356,7 @@ out:
 	json_decref(expectations);
 	engine_free(engine);
 	httpd_free(httpd);
+	dnsd_free(dnsd);
 	topology_destroy(&topo);
 	if (client_ran || client.stdout_tail)
 		client_result_free(&client);
@@ -346,6 +375,7 @@ out:
 	}
 	free(workdir);
 	free(hosts);
+	free(resolv);
 	scenario_free(s);
 }
 

@@ -269,6 +269,26 @@ static double field_number(lua_State *L, int index, const char *field, double fa
 	return v;
 }
 
+/* Scenario numbers become C integers through these two. Lua checked them
+ * when the fault was made, but math.huge passes "a number >= 0", and the
+ * table may have been changed since: out of range, a plain cast is undefined
+ * behaviour. NaN gives 0 and the rest saturates. Times stop at 2^61 ns
+ * (73 years), which leaves room for the engine to add them to its clock. */
+static int64_t scenario_ns(double ns)
+{
+	const double max = (double)(INT64_C(1) << 61);
+	if (ns != ns)
+		return 0;
+	return ns >= max ? INT64_C(1) << 61 : ns <= -max ? -(INT64_C(1) << 61) : (int64_t)ns;
+}
+
+static uint64_t scenario_unsigned(double v, uint64_t max)
+{
+	if (!(v > 0))
+		return 0;
+	return v >= (double)max ? max : (uint64_t)v;
+}
+
 static int field_string_is(lua_State *L, int index, const char *field, const char *value)
 {
 	lua_getfield(L, index, field);
@@ -435,11 +455,11 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 
 	r->dirs = field_string_is(L, index, "dir", "up") ? DIR_UP
 	        : field_string_is(L, index, "dir", "down") ? DIR_DOWN : DIR_UP | DIR_DOWN;
-	r->from_ns = (int64_t)(field_number(L, index, "from", 0, NULL) * 1e9);
+	r->from_ns = scenario_ns(field_number(L, index, "from", 0, NULL) * 1e9);
 	int present;
 	double until = field_number(L, index, "until", 0, &present);
-	r->until_ns = present ? (int64_t)(until * 1e9) : -1;
-	r->port = (uint16_t)field_number(L, index, "port", 0, NULL);
+	r->until_ns = present ? scenario_ns(until * 1e9) : -1;
+	r->port = (uint16_t)scenario_unsigned(field_number(L, index, "port", 0, NULL), UINT16_MAX);
 	r->p = field_number(L, index, "p", 1, NULL);
 	lua_getfield(L, index, "flows");
 	if (lua_istable(L, -1)) {
@@ -459,17 +479,17 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	lua_pop(L, 1);
 
 	double v = field_number(L, index, "after_bytes", -1, &present);
-	r->after_bytes = present ? (int64_t)v : -1;
+	r->after_bytes = present ? (int64_t)scenario_unsigned(v, INT64_MAX) : -1;
 	v = field_number(L, index, "after_ms", -1, &present);
-	r->after_ns = present ? (int64_t)(v * 1e6) : -1;
+	r->after_ns = present ? scenario_ns(v * 1e6) : -1;
 	r->to = field_string_is(L, index, "to", "client") ? TARGET_CLIENT
 	      : field_string_is(L, index, "to", "server") ? TARGET_SERVER : TARGET_CLIENT | TARGET_SERVER;
 	r->gilbert = field_string_is(L, index, "model", "gilbert");
 	r->r = field_number(L, index, "r", 0, NULL);
 	r->loss_good = field_number(L, index, "loss_good", 0, NULL);
 	r->loss_bad = field_number(L, index, "loss_bad", 1, NULL);
-	r->delay_ns = (int64_t)(field_number(L, index, "ms", r->type == FAULT_REORDER ? 10 : 0, NULL) * 1e6);
-	r->jitter_ns = (int64_t)(field_number(L, index, "jitter_ms", 0, NULL) * 1e6);
+	r->delay_ns = scenario_ns(field_number(L, index, "ms", r->type == FAULT_REORDER ? 10 : 0, NULL) * 1e6);
+	r->jitter_ns = scenario_ns(field_number(L, index, "jitter_ms", 0, NULL) * 1e6);
 	r->bits_per_s = field_number(L, index, "kbit", 1000, NULL) * 1000.0;
 	lua_getfield(L, index, "shared");
 	r->shared = lua_toboolean(L, -1);
@@ -479,13 +499,13 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	          : field_string_is(L, index, "action", "reset") ? ACTION_RESET
 	          : field_string_is(L, index, "action", "refuse") ? ACTION_REFUSE
 	          : r->type == FAULT_IDLE_TIMEOUT ? ACTION_RESET : ACTION_REFUSE;
-	r->max_conns = (uint32_t)field_number(L, index, "max", 0, NULL);
+	r->max_conns = (uint32_t)scenario_unsigned(field_number(L, index, "max", 0, NULL), UINT32_MAX);
 	r->per_source = !field_string_is(L, index, "per", "global");
-	r->conns = (uint32_t)field_number(L, index, "conns", 0, NULL);
-	r->within_ns = (int64_t)(field_number(L, index, "within_s", 0, NULL) * 1e9);
-	r->block_ns = (int64_t)(field_number(L, index, "block_s", 0, NULL) * 1e9);
-	r->idle_ns = (int64_t)(field_number(L, index, "after_s", 0, NULL) * 1e9);
-	r->mtu = (uint16_t)field_number(L, index, "bytes", 1500, NULL);
+	r->conns = (uint32_t)scenario_unsigned(field_number(L, index, "conns", 0, NULL), UINT32_MAX);
+	r->within_ns = scenario_ns(field_number(L, index, "within_s", 0, NULL) * 1e9);
+	r->block_ns = scenario_ns(field_number(L, index, "block_s", 0, NULL) * 1e9);
+	r->idle_ns = scenario_ns(field_number(L, index, "after_s", 0, NULL) * 1e9);
+	r->mtu = (uint16_t)scenario_unsigned(field_number(L, index, "bytes", 1500, NULL), UINT16_MAX);
 	lua_getfield(L, index, "icmp");
 	r->icmp = lua_toboolean(L, -1);
 	lua_pop(L, 1);
@@ -499,8 +519,8 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	}
 	lua_pop(L, 1);
 	if (r->type == FAULT_ROUTER_RESTART) {
-		r->from_ns = (int64_t)(field_number(L, index, "at", 0, NULL) * 1e9);
-		r->until_ns = r->from_ns + (int64_t)(field_number(L, index, "down_s", 1, NULL) * 1e9);
+		r->from_ns = scenario_ns(field_number(L, index, "at", 0, NULL) * 1e9);
+		r->until_ns = r->from_ns + scenario_ns(field_number(L, index, "down_s", 1, NULL) * 1e9);
 	}
 	r->code = field_string_is(L, index, "code", "net") ? UNREACH_NET
 	        : field_string_is(L, index, "code", "port") ? UNREACH_PORT
@@ -508,17 +528,23 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	return 0;
 }
 
+/* Runs only under scenario_call (see scenario_read_protected), so it may
+ * raise Lua errors. */
 static int scenario_read(lua_State *L, struct scenario *s, char **err)
 {
 	int t = lua_gettop(L);
 	s->name = dup_field_string(L, t, "name");
 	s->about = dup_field_string(L, t, "about");
 	double seed = field_number(L, t, "seed", 1, &s->has_seed);
-	s->seed = (uint64_t)seed;
+	s->seed = scenario_unsigned(seed, UINT64_MAX);
 	s->timeout_s = field_number(L, t, "timeout", 30, &s->has_timeout);
 
+	lua_getfield(L, t, "dns");
+	s->dns = lua_istable(L, -1);
+	lua_pop(L, 1);
+
 	lua_getfield(L, t, "server");
-	s->server_port = (uint16_t)field_number(L, lua_gettop(L), "port", 80, NULL);
+	s->server_port = (uint16_t)scenario_unsigned(field_number(L, lua_gettop(L), "port", 80, NULL), UINT16_MAX);
 	lua_pop(L, 1);
 
 	lua_getfield(L, t, "client");
@@ -531,24 +557,33 @@ static int scenario_read(lua_State *L, struct scenario *s, char **err)
 		s->client_argv[2] = strdup(lua_tostring(L, -1));
 		s->client_is_shell = 1;
 	} else if (lua_istable(L, -1)) {
-		lua_Integer n = luaL_len(L, -1);
+		/* Raw: a __len could ask for any size of allocation. */
+		lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
 		s->client_argv = calloc((size_t)n + 1, sizeof *s->client_argv);
 		if (!s->client_argv)
 			goto nomem;
 		for (lua_Integer i = 1; i <= n; i++) {
 			lua_rawgeti(L, -1, i);
-			s->client_argv[i - 1] = strdup(lua_tostring(L, -1));
+			const char *arg = lua_tostring(L, -1);
+			if (!arg)
+				return luaL_error(L, "client[%d] is %s, not a string", (int)i, luaL_typename(L, -1));
+			s->client_argv[i - 1] = strdup(arg);
 			lua_pop(L, 1);
 		}
 	}
 	lua_pop(L, 1);
 
 	lua_getfield(L, t, "faults");
+	if (!lua_istable(L, -1))
+		return luaL_error(L, "'faults' is %s, not a list", luaL_typename(L, -1));
 	lua_Integer n = luaL_len(L, -1);
+	if (n < 0 || n > FLOW_MAX_RULES)
+		return luaL_error(L, "a scenario may have at most %d faults; this one has %I", FLOW_MAX_RULES, n);
 	s->rules = calloc((size_t)n + 1, sizeof *s->rules);
 	s->timers = calloc((size_t)n + 1, sizeof *s->timers);
 	s->callbacks = calloc((size_t)n + 1, sizeof *s->callbacks);
-	if (!s->rules || !s->timers || !s->callbacks)
+	s->dns_rules = calloc((size_t)n + 1, sizeof *s->dns_rules);
+	if (!s->rules || !s->timers || !s->callbacks || !s->dns_rules)
 		goto nomem;
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_rawgeti(L, -1, i);
@@ -559,10 +594,27 @@ static int scenario_read(lua_State *L, struct scenario *s, char **err)
 		char *where = dup_field_string(L, item, "where");
 		snprintf(cb->where, sizeof cb->where, "%s", where ? where : "?");
 		free(where);
+		if (field_string_is(L, item, "type", "dns_fail") || field_string_is(L, item, "type", "dns_wrong")) {
+			struct dnsd_rule *d = &s->dns_rules[s->dns_rule_count++];
+			d->kind = field_string_is(L, item, "type", "dns_wrong") ? DNSD_WRONG
+			        : field_string_is(L, item, "rcode", "NXDOMAIN") ? DNSD_NXDOMAIN
+			        : field_string_is(L, item, "rcode", "timeout") ? DNSD_TIMEOUT : DNSD_SERVFAIL;
+			d->p = field_number(L, item, "p", 1, NULL);
+			d->from_ns = (int64_t)(field_number(L, item, "from", 0, NULL) * 1e9);
+			int has_until;
+			double until = field_number(L, item, "until", 0, &has_until);
+			d->until_ns = has_until ? (int64_t)(until * 1e9) : -1;
+			char *addr = dup_field_string(L, item, "addr");
+			snprintf(d->wrong_addr, sizeof d->wrong_addr, "%s", addr ? addr : "");
+			free(addr);
+			snprintf(d->where, sizeof d->where, "%s", cb->where);
+			lua_pop(L, 1);
+			continue;
+		}
 		if (field_string_is(L, item, "type", "at")) {
 			/* Timed actions are not rules: the engine runs them on time. */
 			cb->at = function_ref(L, item, "fn");
-			s->timers[s->timer_count].at_ns = (int64_t)(field_number(L, item, "at", 0, NULL) * 1e9);
+			s->timers[s->timer_count].at_ns = scenario_ns(field_number(L, item, "at", 0, NULL) * 1e9);
 			s->timers[s->timer_count].fn = scenario_at;
 			s->timers[s->timer_count].arg = cb;
 			s->timer_count++;
@@ -594,6 +646,20 @@ static int scenario_read(lua_State *L, struct scenario *s, char **err)
 nomem:
 	*err = strdup("out of memory reading the scenario");
 	return -1;
+}
+
+/* scenario_read(s, err) on the table at index 3, as a protected call. The
+ * table comes from scenario code, which may have changed it after
+ * fw.scenario checked it (a hole in a list, a number for `faults`, a
+ * metatable whose __index loops): reading it can raise a Lua error, and
+ * outside a pcall that aborts the process. */
+static int scenario_read_protected(lua_State *L)
+{
+	struct scenario *s = lua_touserdata(L, 1);
+	char **err = lua_touserdata(L, 2);
+	lua_settop(L, 3);
+	lua_pushboolean(L, scenario_read(L, s, err) == 0);
+	return 1;
 }
 
 int scenario_load(const char *path, struct scenario **out, char **err)
@@ -638,8 +704,14 @@ int scenario_load(const char *path, struct scenario **out, char **err)
 	 * debug.getinfo to name the scenario's lines in its messages. */
 	lua_getglobal(L, "require");
 	lua_pushstring(L, "faultwire");
-	if (scenario_call(L, 1, 0, err) < 0)
+	if (scenario_call(L, 1, 1, err) < 0)
 		goto fail;
+	/* Keep the module's _evaluate in the registry, out of the scenario's
+	 * reach: scenario code can replace package.loaded.faultwire or
+	 * fw._evaluate, and scenario_evaluate reads their results unprotected. */
+	lua_getfield(L, -1, "_evaluate");
+	lua_setfield(L, LUA_REGISTRYINDEX, "faultwire._evaluate");
+	lua_pop(L, 1);
 	scenario_sandbox(L);
 	lua_pushglobaltable(L);
 	lua_newtable(L);
@@ -676,7 +748,23 @@ int scenario_load(const char *path, struct scenario **out, char **err)
 			*err = NULL;
 		goto fail;
 	}
-	if (scenario_read(L, s, err) < 0)
+	lua_pushcfunction(L, scenario_read_protected);
+	lua_pushlightuserdata(L, s);
+	lua_pushlightuserdata(L, err);
+	lua_pushvalue(L, -4);
+	if (scenario_call(L, 3, 1, err) < 0) {
+		char *why = *err;
+		lua_pushliteral(L, "where");
+		lua_rawget(L, -2);
+		if (asprintf(err, "%s: cannot read the scenario (was it changed after fw.scenario?): %s",
+		             lua_isstring(L, -1) ? lua_tostring(L, -1) : path, why) < 0)
+			*err = NULL;
+		free(why);
+		goto fail;
+	}
+	int read_ok = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (!read_ok)
 		goto fail;
 	s->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	free(dir_copy);
@@ -735,9 +823,7 @@ int scenario_evaluate(struct scenario *s, json_t *record, json_t **results, char
 	lua_State *L = s->L;
 	int top = lua_gettop(L);
 	*results = NULL;
-	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	lua_getfield(L, -1, "faultwire");
-	lua_getfield(L, -1, "_evaluate");
+	lua_getfield(L, LUA_REGISTRYINDEX, "faultwire._evaluate");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, s->table_ref);
 	scenario_push_json(L, record);
 	if (scenario_call(L, 2, 1, err) < 0) {
@@ -783,6 +869,7 @@ void scenario_free(struct scenario *s)
 	free(s->rules);
 	free(s->timers);
 	free(s->callbacks);
+	free(s->dns_rules);
 	free(s->name);
 	free(s->about);
 	free(s->path);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "harness/dnsd.h"
 #include "sim/engine.h"
 #include "sim/fault.h"
 
@@ -36,6 +37,9 @@ struct scenario {
 	int has_timeout;
 	double timeout_s;
 	uint16_t server_port;
+	int dns;                   /* the client resolves through the built-in DNS server */
+	struct dnsd_rule *dns_rules;
+	size_t dns_rule_count;
 	char **client_argv;        /* NULL-terminated; NULL when the scenario has no client */
 	int client_is_shell;       /* the client was one string, run with /bin/sh -c */
 	struct fault_rule *rules;

@@ -317,6 +317,52 @@ define_fault("hook", {
   if not f.on_packet and not f.on_flow then return "give on_packet, on_flow or both" end
 end)
 
+-- DNS faults act in the built-in DNS server (dns = fw.dns{}), per query.
+local DNS_COMMON = {
+  from = { T.number(0) },
+  ["until"] = { T.number(0) },
+  p = { T.number(0, 1), default = 1 },
+}
+
+local function define_dns_fault(name, own, validate)
+  local schema = {}
+  for k, v in pairs(DNS_COMMON) do schema[k] = v end
+  for k, v in pairs(own) do schema[k] = v end
+  fw[name] = function(args)
+    local what = "fw." .. name
+    local f = check_params(what, args, schema)
+    if f.from and f["until"] and f["until"] <= f.from then
+      fail("%s: 'until' (%s) must be later than 'from' (%s)", what, f["until"], f.from)
+    end
+    if validate then
+      local problem = validate(f)
+      if problem then fail("%s: %s", what, problem) end
+    end
+    f._kind = "fault"
+    f.type = name
+    f.where = caller_where()
+    return f
+  end
+end
+
+define_dns_fault("dns_fail", {
+  rcode = { T.one_of("SERVFAIL", "NXDOMAIN", "timeout"), default = "SERVFAIL" },
+})
+define_dns_fault("dns_wrong", {
+  addr = { T.string, required = true },
+}, function(f)
+  local v4 = f.addr:match("^%d+%.%d+%.%d+%.%d+$")
+  local v6 = f.addr:find(":", 1, true)
+  if not v4 and not v6 then return "addr must be an IPv4 or IPv6 address, got " .. describe(f.addr) end
+end)
+
+function fw.dns(args)
+  local s = check_params("fw.dns", args or {}, {})
+  s._kind = "dns"
+  s.where = caller_where()
+  return s
+end
+
 -- A timed action: fn runs at `seconds` after the client started, on the
 -- engine's thread, between packets. It goes in the faults list.
 function fw.at(seconds, fn)
@@ -634,6 +680,7 @@ local scenario_schema = {
   server = { function(v) if type(v) ~= "table" or v._kind ~= "server" then return "a server such as fw.http{port = 80}" end end },
   client = { T.string_or_argv },
   faults = { function(v) if type(v) ~= "table" then return "a list of faults, e.g. {fw.reset{after_bytes = 1024}}" end end, default = {} },
+  dns = { function(v) if type(v) ~= "table" or v._kind ~= "dns" then return "the built-in DNS server, fw.dns{}" end end },
   expect = { function(v) if type(v) ~= "table" then return "a list of expectations, e.g. {fw.reported{stderr = \"reset\"}}" end end, default = {} },
 }
 
@@ -659,6 +706,11 @@ function fw.scenario(args)
   check_list(s.faults, "fault", "faults", "fw.reset{after_bytes = 1024}")
   check_list(s.expect, "expect", "expect", "fw.reported{stderr = \"reset\"}")
   if #s.faults > 32 then fail("a scenario may have at most 32 faults; this one has %d", #s.faults) end
+  for _, f in ipairs(s.faults) do
+    if (f.type == "dns_fail" or f.type == "dns_wrong") and not s.dns then
+      fail("fw.%s (%s) acts in the built-in DNS server: add dns = fw.dns{} to the scenario", f.type, f.where)
+    end
+  end
   if not s.server then s.server = { _kind = "server", type = "http", port = 80 } end
   s._kind = "scenario"
   s.where = caller_where()
