@@ -560,23 +560,40 @@ static void httpd_serve_bytes(struct httpd *h, struct evhttp_request *req, size_
 	reply_send_content(reply, HTTPD_CHUNK, true);
 }
 
-/* /stream: the same content, paced by the clock rather than by the client. */
+/* /stream: the same content, paced by the clock rather than by the client;
+ * a single Range resumes it, as players and downloaders do after a cut. */
 static void httpd_serve_stream(struct httpd *h, struct evhttp_request *req, size_t log_index,
     const struct httpd_route *route, bool head)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	const struct timeval tick = { 0, HTTPD_PACE_MS * 1000 };
 	struct httpd_reply *reply;
+	uint64_t first = 0, last = route->size ? route->size - 1 : 0;
+	char value[96];
+	int code = route->size ? httpd_range_parse(evhttp_find_header(evhttp_request_get_input_headers(req), "Range"),
+	                                           route->size, &first, &last) : 200;
 
+	evhttp_add_header(out, "Accept-Ranges", "bytes");
 	evhttp_add_header(out, "Content-Type", "application/octet-stream");
-	httpd_add_length(req, route->size);
+	if (code == 416) {
+		snprintf(value, sizeof(value), "bytes */%" PRIu64, route->size);
+		evhttp_add_header(out, "Content-Range", value);
+		httpd_send_body(h, req, log_index, 416, NULL, NULL, 0);
+		return;
+	}
+	if (code == 206) {
+		snprintf(value, sizeof(value), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, route->size);
+		evhttp_add_header(out, "Content-Range", value);
+	}
+	httpd_add_length(req, route->size ? last - first + 1 : 0);
 	if (head || route->size == 0) {
-		httpd_send_body(h, req, log_index, 200, NULL, NULL, 0);
+		httpd_send_body(h, req, log_index, code, NULL, NULL, 0);
 		return;
 	}
 	reply = reply_new(h, req, log_index);
 	if (reply != NULL) {
-		reply->end = route->size;
+		reply->start = reply->next = first;
+		reply->end = last + 1;
 		reply->kbit = route->kbit;
 		reply->t0_ns = httpd_now_ns();
 		reply->timer = event_new(h->base, -1, EV_PERSIST, reply_pace_cb, reply);
@@ -588,8 +605,8 @@ static void httpd_serve_stream(struct httpd *h, struct evhttp_request *req, size
 		httpd_send_body(h, req, log_index, 500, NULL, NULL, 0);
 		return;
 	}
-	httpd_log_status(h, log_index, 200);
-	evhttp_send_reply_start(req, 200, "OK");
+	httpd_log_status(h, log_index, code);
+	evhttp_send_reply_start(req, code, httpd_reason(code));
 }
 
 static void httpd_serve_slow(struct httpd *h, struct evhttp_request *req, size_t log_index,

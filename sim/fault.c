@@ -120,6 +120,10 @@ int fault_rule_needs_whole_packets(const struct fault_rule *r)
 	case FAULT_DUPLICATE:
 	case FAULT_CORRUPT:
 	case FAULT_MATCH:
+	/* Loss and reordering act on wire packets: a 64 KiB superpacket is
+	 * forty of them, and losing it whole is not what a link does. */
+	case FAULT_LOSS:
+	case FAULT_REORDER:
 		return 1;
 	default:
 		return 0;
