@@ -201,6 +201,7 @@ static int command_run(struct cli *c)
 			items[p * (size_t)c->repeat + (size_t)k].repeat_index = k;
 		}
 
+	run_sweep_stale();
 	if (run_prepare_privileges(&err) < 0) {
 		fprintf(stderr, "faultwire: %s\n", err);
 		free(err);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
@@ -47,6 +48,18 @@ const char *run_verdict_name(enum run_verdict v)
 {
 	static const char *names[] = { "pass", "fail", "inconclusive", "error" };
 	return v <= VERDICT_ERROR ? names[v] : "?";
+}
+
+/* A number from the environment, 0 when unset or not a number (the test
+ * hooks of faultwire's own failure paths; see docs/architecture.md). */
+static unsigned long long env_number(const char *name)
+{
+	const char *text = getenv(name);
+	char *end;
+	if (!text || !*text)
+		return 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	return *end ? 0 : v;
 }
 
 static int write_file(const char *path, const char *text)
@@ -109,6 +122,64 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 static void remove_tree(const char *path)
 {
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, which tells a
+ * live owner from a later process that got the same pid. */
+static unsigned long long process_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The command name may hold spaces: count fields after its ')'. */
+	char *p = strrchr(buf, ')');
+	unsigned long long start = 0;
+	for (int field = 2; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (p)
+		start = strtoull(p, NULL, 10);
+	return start;
+}
+
+static const char *run_tmpdir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	return tmp && *tmp ? tmp : "/tmp";
+}
+
+void run_sweep_stale(void)
+{
+	DIR *d = opendir(run_tmpdir());
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *owner = NULL, *dir = NULL;
+		if (strncmp(e->d_name, "faultwire-", 10) != 0)
+			continue;
+		if (asprintf(&dir, "%s/%s", run_tmpdir(), e->d_name) < 0)
+			continue;
+		if (asprintf(&owner, "%s/owner", dir) >= 0) {
+			FILE *f = fopen(owner, "r");
+			int pid;
+			unsigned long long start;
+			/* Only folders of runs that were killed still have an owner
+			 * file: finished runs remove it (kept folders stay). */
+			if (f && fscanf(f, "%d %llu", &pid, &start) == 2 && process_start_time(pid) != start)
+				remove_tree(dir);
+			if (f)
+				fclose(f);
+		}
+		free(owner);
+		free(dir);
+	}
+	closedir(d);
 }
 
 static void set_error(struct run_outcome *out, enum run_exit exit_class, char *msg)
@@ -202,7 +273,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	char *resolv = NULL;
 	struct client_result client = { 0 };
 	char **env = NULL;
-	char *err = NULL, *rundir = NULL, *workdir = NULL, *hosts = NULL;
+	char *err = NULL, *rundir = NULL, *workdir = NULL, *hosts = NULL, *owner = NULL;
 	json_t *expectations = NULL;
 	int64_t run_start = engine_now_ns();
 	int client_ran = 0;
@@ -224,11 +295,18 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	uint64_t seed = options->has_seed ? options->seed : s->seed;
 	double timeout = options->has_timeout ? options->timeout_s : s->timeout_s;
 
-	const char *tmp = getenv("TMPDIR");
-	if (asprintf(&rundir, "%s/faultwire-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0 || !mkdtemp(rundir)) {
-		if (asprintf(&err, "cannot make a run folder under %s: %s", tmp && *tmp ? tmp : "/tmp", strerror(errno)) < 0)
+	if (asprintf(&rundir, "%s/faultwire-XXXXXX", run_tmpdir()) < 0 || !mkdtemp(rundir)) {
+		if (asprintf(&err, "cannot make a run folder under %s: %s", run_tmpdir(), strerror(errno)) < 0)
 			err = NULL;
 		set_error(out, EXIT_ENVIRONMENT, err);
+		goto out;
+	}
+	/* If this process is killed, the next faultwire finds the folder by
+	 * this file and removes it (run_sweep_stale). */
+	char owner_text[64];
+	snprintf(owner_text, sizeof owner_text, "%d %llu\n", (int)getpid(), process_start_time(getpid()));
+	if (asprintf(&owner, "%s/owner", rundir) < 0 || write_file(owner, owner_text) < 0) {
+		set_error(out, EXIT_ENVIRONMENT, strdup("cannot prepare the run folder"));
 		goto out;
 	}
 	if (asprintf(&workdir, "%s/work", rundir) < 0 || asprintf(&hosts, "%s/hosts", rundir) < 0 ||
@@ -259,6 +337,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		.ns_fd = topo.mid_ns, .queue = 0, .client_ifindex = topo.mid_client_ifindex,
 		.rules = s->rules, .rule_count = s->rule_count, .seed = seed,
 		.timers = s->timers, .timer_count = s->timer_count,
+		.fail_after_packets = env_number("FAULTWIRE_TEST_ENGINE_FAIL_AFTER"),
+		.queue_maxlen = (uint32_t)env_number("FAULTWIRE_TEST_QUEUE_MAXLEN"),
 	};
 	addr_set(&cfg.client_side4, AF_INET, "198.18.0.1");
 	addr_set(&cfg.client_side6, AF_INET6, "2001:db8:c::1");
@@ -370,12 +450,15 @@ out:
 			remove_tree(rundir);
 			free(rundir);
 		} else {
+			if (owner)
+				unlink(owner);
 			out->rundir = rundir;
 		}
 	}
 	free(workdir);
 	free(hosts);
 	free(resolv);
+	free(owner);
 	scenario_free(s);
 }
 

@@ -43,6 +43,10 @@ void run_outcome_free(struct run_outcome *out);
 
 const char *run_verdict_name(enum run_verdict v);
 
+/* Remove the run folders that runs killed before they could clean up left
+ * behind (their owner process is gone). Called before new runs start. */
+void run_sweep_stale(void);
+
 /* As an ordinary user, enter a user namespace where we are root, so the
  * rest works the same. Must be called before any thread starts. Returns 0,
  * or -1 with *err saying what is missing and how to get it. */

@@ -554,6 +554,13 @@ static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 	char *err = NULL;
 
 	e->stats.packets++;
+	if (e->config.fail_after_packets && e->stats.packets > e->config.fail_after_packets && !e->error) {
+		char *msg = NULL;
+		if (asprintf(&msg, "stopped on purpose after %llu packets (FAULTWIRE_TEST_ENGINE_FAIL_AFTER)",
+		             (unsigned long long)e->config.fail_after_packets) < 0)
+			msg = NULL;
+		engine_fail(e, msg);
+	}
 	if (e->error) {
 		/* Failed: nothing passes any more (fail closed). */
 		verdict = NFQUEUE_DROP;
@@ -687,7 +694,7 @@ static void *engine_thread(void *arg)
 		err = strdup("engine: cannot create its event loop");
 		goto fail;
 	}
-	e->queue = nfqueue_open(e->config.queue, e->exact_bytes ? 0xffff : ENGINE_COPY_RANGE, !e->exact_bytes, &err);
+	e->queue = nfqueue_open(e->config.queue, e->exact_bytes ? 0xffff : ENGINE_COPY_RANGE, !e->exact_bytes, e->config.queue_maxlen, &err);
 	if (!e->queue)
 		goto fail;
 	e->injector = inject_open(&err);

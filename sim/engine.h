@@ -35,6 +35,11 @@ struct engine_config {
 	uint64_t seed;
 	const struct engine_timer *timers;  /* copied by engine_start */
 	size_t timer_count;
+	/* For faultwire's own tests of its failure paths: fail on purpose after
+	 * this many packets (0: never), and keep the kernel's queue this short
+	 * (0: the normal length). */
+	uint64_t fail_after_packets;
+	uint32_t queue_maxlen;
 };
 
 /* A fault acting on a flow, logged the first time each rule acts on each flow. */

@@ -52,7 +52,7 @@ static int nfqueue_send_config(struct nfqueue *q, struct nlmsghdr *nlh, char **e
 	return 0;
 }
 
-struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, char **err)
+struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, uint32_t maxlen, char **err)
 {
 	struct nfqueue *q = calloc(1, sizeof *q);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -95,7 +95,7 @@ struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, char 
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, copy_range);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(gso ? NFQA_CFG_F_GSO : 0));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO));
-	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(NFQUEUE_QUEUE_MAXLEN));
+	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(maxlen ? maxlen : NFQUEUE_QUEUE_MAXLEN));
 	if (nfqueue_send_config(q, nlh, err, "configure queue") < 0)
 		goto fail;
 

@@ -32,8 +32,10 @@ typedef void (*nfqueue_packet_fn)(const struct nfqueue_packet *pkt, void *arg);
 /* Open and bind queue `queue` in the calling thread's network namespace,
  * copying copy_range bytes of each packet. With gso, superpackets come
  * whole; without, the kernel cuts them into wire-sized packets first
- * (slower, but every packet can be cut or copied as it will be sent). NULL with *err (malloc'd). */
-struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, char **err);
+ * (slower, but every packet can be cut or copied as it will be sent).
+ * maxlen: packets the kernel keeps waiting for us (0: 65536); beyond it
+ * the kernel drops them, and nfqueue_kernel_drops counts them. NULL with *err (malloc'd). */
+struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, uint32_t maxlen, char **err);
 
 /* The socket's fd, non-blocking, for the event loop. */
 int nfqueue_fd(const struct nfqueue *q);
