@@ -96,11 +96,11 @@ static int client_init(void *arg)
 	if (setns(spec->net_ns, CLONE_NEWNET) < 0)
 		goto setup_failed;
 	/* Our mounts must not propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		goto setup_failed;
-	if (spec->hosts_file && mount(spec->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
+	if (spec->hosts_file && mount(spec->hosts_file, "/etc/hosts", "none", MS_BIND, NULL) < 0)
 		goto setup_failed;
-	if (spec->resolv_file && mount(spec->resolv_file, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+	if (spec->resolv_file && mount(spec->resolv_file, "/etc/resolv.conf", "none", MS_BIND, NULL) < 0)
 		goto setup_failed;
 	/* A /proc of this PID namespace, so ps and friends see the client's view. */
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);

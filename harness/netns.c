@@ -298,7 +298,8 @@ out:
 static int veth_create(struct netns_side *mid, const char *name, const struct netns_side *peer,
                        char **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Zeroed: attribute padding goes to the kernel too. */
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifm;
 	struct nlattr *linkinfo, *data, *peer_info;
@@ -347,7 +348,8 @@ static int link_state_answer(const struct nlmsghdr *nlh, void *data)
 static int link_query(struct netns_side *side, const char *ifname, struct link_state *state,
                       char **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Zeroed: attribute padding goes to the kernel too. */
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifm;
 
@@ -368,7 +370,8 @@ static int link_query(struct netns_side *side, const char *ifname, struct link_s
 
 static int link_set_up(struct netns_side *side, int ifindex, const char *ifname, char **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Zeroed: attribute padding goes to the kernel too. */
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifm;
 
@@ -394,7 +397,8 @@ static int parse_address(const char *text, int *family, unsigned char bytes[16],
 static int address_add(struct netns_side *side, const struct veth_end *end, const char *text,
                        unsigned char prefix, char **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Zeroed: attribute padding goes to the kernel too. */
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 	unsigned char bytes[16];
@@ -424,7 +428,8 @@ static int address_add(struct netns_side *side, const struct veth_end *end, cons
 static int route_add_default(struct netns_side *side, const struct veth_end *end,
                              const char *gateway, char **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Zeroed: attribute padding goes to the kernel too. */
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 	unsigned char bytes[16];

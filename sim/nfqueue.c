@@ -55,7 +55,8 @@ static int nfqueue_send_config(struct nfqueue *q, struct nlmsghdr *nlh, char **e
 struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, uint32_t maxlen, char **err)
 {
 	struct nfqueue *q = calloc(1, sizeof *q);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Zeroed: attribute padding goes to the kernel too. */
+	char buf[8192] = { 0 };
 	struct nlmsghdr *nlh;
 	uint32_t seq = 1;
 
@@ -63,7 +64,7 @@ struct nfqueue *nfqueue_open(uint16_t queue, uint32_t copy_range, int gso, uint3
 		goto fail_errno;
 	q->queue = queue;
 	q->recv_buffer = malloc(NFQUEUE_RECV_BUFFER);
-	q->batch = malloc(NFQUEUE_BATCH_BUFFER);
+	q->batch = calloc(1, NFQUEUE_BATCH_BUFFER);
 	if (!q->recv_buffer || !q->batch)
 		goto fail_errno;
 	q->socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -204,6 +205,8 @@ int nfqueue_flush(struct nfqueue *q, char **err)
 	if (!q->batch_len)
 		return 0;
 	ssize_t n = mnl_socket_sendto(q->socket, q->batch, q->batch_len);
+	/* Attribute padding is not always written: keep the buffer zeroed. */
+	memset(q->batch, 0, q->batch_len);
 	q->batch_len = 0;
 	if (n < 0) {
 		if (asprintf(err, "NFQUEUE verdict: %s", strerror(errno)) < 0)
