@@ -283,8 +283,8 @@ static int command_check(struct cli *c)
 			continue;
 		}
 		if (!c->quiet)
-			printf("ok  %s  %s: %zu fault(s), %zu expectation(s)\n", c->paths[i], s->name, s->rule_count,
-			       s->expect_count);
+			printf("ok  %s  %s: %zu fault(s), %zu expectation(s)\n", c->paths[i], s->name,
+			       s->rule_count + s->dns_rule_count + s->timer_count, s->expect_count);
 		scenario_free(s);
 	}
 	return code;

@@ -28,6 +28,7 @@ extern const size_t faultwire_prelude_len;
 struct scenario_state {
 	size_t used, limit;
 	long budget;               /* instructions per call */
+	long call_budget;          /* the budget of the call running now */
 	long instructions_left;
 };
 
@@ -74,12 +75,12 @@ static void scenario_count_hook(lua_State *L, lua_Debug *ar)
 		/* Level 0 is the running function (a hook has no frame of its
 		 * own): the loop's line, also for a loop in the main chunk. */
 		luaL_where(L, 0);
-		if (st->budget >= 1000000)
+		if (st->call_budget >= 1000000)
 			lua_pushfstring(L, "scenario code ran for too long (more than %d million instructions in one call): "
-			                   "is there a loop that never ends?", (int)(st->budget / 1000000));
+			                   "is there a loop that never ends?", (int)(st->call_budget / 1000000));
 		else
 			lua_pushfstring(L, "scenario code ran for too long (more than %d instructions in one call): "
-			                   "is there a loop that never ends?", (int)st->budget);
+			                   "is there a loop that never ends?", (int)st->call_budget);
 		lua_concat(L, 2);
 		lua_error(L);
 	}
@@ -98,12 +99,26 @@ static int scenario_message_handler(lua_State *L)
 	return 1;
 }
 
+/* A hook runs for one packet while the others wait in the kernel: it gets
+ * a budget that a loop exhausts in a fraction of a second. */
+#define SCENARIO_HOOK_BUDGET 10000000L
+
+static int scenario_call_budget(lua_State *L, int nargs, int nresults, char **err, long budget);
+
 /* The one way into Lua: protected, budgeted, error as "file:line: message". */
 static int scenario_call(lua_State *L, int nargs, int nresults, char **err)
 {
 	struct scenario_state *st;
 	lua_getallocf(L, (void **)&st);
-	st->instructions_left = st->budget;
+	return scenario_call_budget(L, nargs, nresults, err, st->budget);
+}
+
+static int scenario_call_budget(lua_State *L, int nargs, int nresults, char **err, long budget)
+{
+	struct scenario_state *st;
+	lua_getallocf(L, (void **)&st);
+	st->call_budget = budget < st->budget ? budget : st->budget;
+	st->instructions_left = st->call_budget;
 	int base = lua_gettop(L) - nargs;
 	lua_pushcfunction(L, scenario_message_handler);
 	lua_insert(L, base);
@@ -395,14 +410,14 @@ static int scenario_hook(void *arg, struct flow *f, const struct packet *p, int 
 	if (opening && cb->on_flow != LUA_NOREF) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, cb->on_flow);
 		push_flow(L, f, t_ns);
-		if (scenario_call(L, 1, 1, &d->error) < 0)
+		if (scenario_call_budget(L, 1, 1, &d->error, SCENARIO_HOOK_BUDGET) < 0)
 			return ACTION_DROP;
 		action = hook_answer(L, cb->where, "on_flow", d);
 	}
 	if (action == ACTION_ACCEPT && !d->error && cb->on_packet != LUA_NOREF) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, cb->on_packet);
 		push_packet(L, p, f, dir, t_ns);
-		if (scenario_call(L, 1, 1, &d->error) < 0)
+		if (scenario_call_budget(L, 1, 1, &d->error, SCENARIO_HOOK_BUDGET) < 0)
 			return ACTION_DROP;
 		action = hook_answer(L, cb->where, "on_packet", d);
 	}
@@ -414,7 +429,7 @@ static int scenario_at(void *arg, char **err)
 	struct scenario_callback *cb = arg;
 	lua_State *L = cb->scenario->L;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, cb->at);
-	return scenario_call(L, 0, 0, err);
+	return scenario_call_budget(L, 0, 0, err, SCENARIO_HOOK_BUDGET);
 }
 
 static int function_ref(lua_State *L, int index, const char *field)

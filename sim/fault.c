@@ -228,11 +228,13 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 		return ACTION_DELAY;
 	case FAULT_RATE: {
 		/* A link of that speed: each packet leaves when the ones before
-		 * it have been sent, so a burst queues instead of being dropped. */
+		 * it have been sent, so a burst queues instead of being dropped.
+		 * It then keeps the link busy for its own length; on an idle link
+		 * it leaves at once. */
 		int64_t *free_ns = r->shared ? &r->shared_free_ns[dir] : &st->free_ns[dir];
 		int64_t start = *free_ns > now_ns ? *free_ns : now_ns;
 		*free_ns = start + (int64_t)((double)p->len * 8.0 / r->bits_per_s * 1e9);
-		d->delay_ns = *free_ns - now_ns;
+		d->delay_ns = start - now_ns;
 		d->keep_order = 1;
 		return ACTION_DELAY;
 	}
@@ -277,7 +279,10 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 				within += now_ns - src->recent_ns[i] < r->within_ns;
 			if (within > r->conns) {
 				src->blocked_until_ns = now_ns + r->block_ns;
+				/* A clean count: the ring starts again at 0, where
+				 * the loop above reads. */
 				src->recent_count = 0;
+				src->recent_next = 0;
 				d->why = "too many new connections: source blocked";
 			}
 		}
@@ -325,7 +330,10 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 	case FAULT_HOOK: {
 		if (!r->hook)
 			return ACTION_ACCEPT;
-		int action = r->hook(r->hook_arg, f, p, (int)dir, f->packets == 0, t_ns, d);
+		/* on_flow once per connection, whatever happens to its packets. */
+		int opening = !st->introduced;
+		st->introduced = 1;
+		int action = r->hook(r->hook_arg, f, p, (int)dir, opening, t_ns, d);
 		if (action == ACTION_RESET && (f->proto != IPPROTO_TCP || (p->tcp_flags & TCP_RST)))
 			return ACTION_DROP;
 		/* "reset" on a SYN is a refusal: there is no connection yet. */

@@ -51,6 +51,7 @@ struct flow_rule_state {
 	uint32_t count;    /* packets it acted on */
 	uint8_t caught;    /* conn_cap / rate_block: this connection is over the limit */
 	uint8_t bad;       /* loss, Gilbert-Elliott: in the bad state */
+	uint8_t introduced;  /* hook: on_flow has been called for this flow */
 	int64_t free_ns[3];  /* rate: when each direction's link is free again */
 };
 
