@@ -190,6 +190,10 @@ json_t *record_build(const struct record_input *in)
 	json_object_set_new(stats, "injected", json_integer((json_int_t)st.injected));
 	json_object_set_new(stats, "queue_drops", json_integer((json_int_t)st.queue_drops));
 	json_object_set_new(stats, "unparsed", json_integer((json_int_t)st.unparsed));
+	json_object_set_new(stats, "flows_retired", json_integer((json_int_t)st.retired));
+	json_object_set_new(stats, "longest_busy_ms", json_real((double)st.longest_busy_ns / 1e6));
+	if (in->peak_rss_kb)
+		json_object_set_new(stats, "peak_rss_kb", json_integer((json_int_t)in->peak_rss_kb));
 	json_object_set_new(r, "stats", stats);
 	flow_table_digest(engine_flows(in->engine), digest);
 	json_object_set_new(r, "decisions_digest", json_string(digest));

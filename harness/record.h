@@ -27,6 +27,7 @@ struct record_input {
 	const struct dnsd *dnsd;      /* stopped; NULL without the built-in DNS server */
 	int64_t t0_ns;                /* the client's start */
 	int64_t run_start_ns;         /* when faultwire began the run */
+	long peak_rss_kb;             /* faultwire's peak memory while the client ran (0: unknown) */
 };
 
 /* Build the record without verdict and expectations (record_finish adds

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -370,6 +371,9 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		goto out;
 	}
 	client_ran = 1;
+	/* Before the record is built: the memory the run itself needed. */
+	struct rusage usage;
+	long peak_rss_kb = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss : 0;
 	httpd_stop(httpd);
 	dnsd_stop(dnsd);
 	engine_stop(engine);
@@ -377,7 +381,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct record_input in = {
 		.scenario = s, .seed = seed, .workdir = workdir, .client_argv = client_argv,
 		.client = &client, .engine = engine, .httpd = httpd, .dnsd = dnsd, .t0_ns = client.start_ns,
-		.run_start_ns = run_start,
+		.run_start_ns = run_start, .peak_rss_kb = peak_rss_kb,
 	};
 	out->record = record_build(&in);
 

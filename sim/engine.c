@@ -24,6 +24,10 @@
 #define ENGINE_COPY_RANGE 192
 /* Time-driven faults (reset after_ms) are checked this often. */
 #define ENGINE_TICK_US 5000
+/* Flows closed this long ago, or stuck opening this long, are retired. */
+#define ENGINE_RETIRE_CLOSED_NS (2 * 1000000000LL)
+#define ENGINE_RETIRE_OPENING_NS (30 * 1000000000LL)
+#define ENGINE_RETIRE_PER_TICK 4096
 /* Datagrams read per wakeup before the loop looks at its timers again. */
 #define ENGINE_READS_PER_WAKEUP 64
 
@@ -608,6 +612,7 @@ static void engine_on_queue(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	char *err = NULL;
+	int64_t start = engine_now_ns();
 	(void)fd;
 	(void)what;
 	if (nfqueue_receive(e->queue, ENGINE_READS_PER_WAKEUP, engine_on_packet, e, &err) < 0) {
@@ -616,6 +621,10 @@ static void engine_on_queue(evutil_socket_t fd, short what, void *arg)
 	}
 	if (nfqueue_flush(e->queue, &err) < 0)
 		engine_fail(e, err);
+	/* How long the loop was held: the worst wait any packet or timer had. */
+	uint64_t busy = (uint64_t)(engine_now_ns() - start);
+	if (busy > e->stats.longest_busy_ns)
+		e->stats.longest_busy_ns = busy;
 }
 
 static void engine_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -635,9 +644,13 @@ static void engine_on_tick(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	size_t n = flow_table_count(e->flows);
-	for (uint32_t id = 1; id <= n; id++) {
-		struct flow *f = flow_table_get(e->flows, id);
+	/* Finished flows give back their working state, a bounded number per
+	 * tick so a flood of them never holds the loop. */
+	e->stats.retired += flow_table_retire(e->flows, now, ENGINE_RETIRE_CLOSED_NS, ENGINE_RETIRE_OPENING_NS,
+	                                      ENGINE_RETIRE_PER_TICK);
+	if (!e->has_timed_rules)
+		return;
+	for (struct flow *f = flow_table_live_first(e->flows); f; f = flow_table_live_next(f)) {
 		struct fault_decision d;
 		if (fault_tick(e->flows, e->rules, e->config.rule_count, f, engine_run_time(e, now),
 		               now - f->opened_ns, &d)) {
@@ -706,7 +719,7 @@ static void *engine_thread(void *arg)
 		err = strdup("engine: cannot watch its sockets");
 		goto fail;
 	}
-	if (e->has_timed_rules || e->config.timer_count) {
+	{
 		tick_event = event_new(e->base, -1, EV_PERSIST, engine_on_tick, e);
 		struct timeval tick = { 0, ENGINE_TICK_US };
 		if (!tick_event || event_add(tick_event, &tick) < 0) {
@@ -770,6 +783,7 @@ struct engine *engine_start(const struct engine_config *config, char **err)
 	e->flows = flow_table_new(config->seed);
 	if (!e->rules || !e->flows)
 		goto nomem;
+	flow_table_set_rule_count(e->flows, config->rule_count);
 	memcpy(e->rules, config->rules, config->rule_count * sizeof *e->rules);
 	e->config.rules = e->rules;
 	for (size_t i = 0; i < config->rule_count; i++) {

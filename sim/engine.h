@@ -59,6 +59,8 @@ struct engine_stats {
 	uint64_t injected;    /* packets the engine made up and sent */
 	uint64_t queue_drops; /* packets the kernel dropped: the engine did not see them */
 	uint64_t unparsed;    /* packets that could not be parsed, dropped */
+	uint64_t retired;     /* finished flows whose working state was freed */
+	uint64_t longest_busy_ns;  /* longest time one read of the queue held the loop */
 };
 
 struct engine;

@@ -130,16 +130,36 @@ int fault_rule_needs_whole_packets(const struct fault_rule *r)
 	}
 }
 
+static int conn_cap_still_open(const struct flow *f)
+{
+	return f->state != FLOW_CLOSED && f->end == FLOW_END_OPEN;
+}
+
 /* Open connections the cap counts: covered by the rule, not over the limit
- * themselves, and from the same source when the cap is per source. */
-static uint32_t conn_cap_active(struct flow_table *t, size_t index, const struct fault_rule *r,
+ * themselves, and from the same source when the cap is per source. The
+ * rule keeps the ones it admitted, dropping those that ended, so a SYN
+ * costs as much as the limit, not as much as every flow ever seen. */
+static uint32_t conn_cap_active(struct flow_table *t, size_t index, struct fault_rule *r,
                                 const struct flow *self)
 {
 	uint32_t active = 0;
+	if (!r->counted_overflow) {
+		size_t keep = 0;
+		for (size_t i = 0; i < r->counted_count; i++) {
+			struct flow *f = r->counted[i];
+			if (!conn_cap_still_open(f))
+				continue;
+			r->counted[keep++] = f;
+			if (f != self && (!r->per_source || packet_addr_equal(&f->client, &self->client)))
+				active++;
+		}
+		r->counted_count = keep;
+		return active;
+	}
 	size_t n = flow_table_count(t);
 	for (uint32_t id = 1; id <= n; id++) {
 		const struct flow *f = flow_table_get(t, id);
-		if (f == self || f->proto != IPPROTO_TCP || f->state == FLOW_CLOSED || f->end != FLOW_END_OPEN)
+		if (f == self || f->retired || f->proto != IPPROTO_TCP || !conn_cap_still_open(f))
 			continue;
 		if (!f->rules[index].decided || !f->rules[index].chosen || f->rules[index].caught)
 			continue;
@@ -243,6 +263,10 @@ static enum fault_action rule_action(struct flow_table *t, size_t index, struct 
 			if (conn_cap_active(t, index, r, f) >= r->max_conns) {
 				st->caught = 1;
 				d->why = "over the connection limit";
+			} else if (r->counted_count < sizeof r->counted / sizeof r->counted[0]) {
+				r->counted[r->counted_count++] = f;
+			} else {
+				r->counted_overflow = 1;
 			}
 		}
 		if (!st->caught)

@@ -100,6 +100,11 @@ struct fault_rule {
 	void *hook_arg;
 	/* Run-time state of the rule (the engine's copy only). */
 	int64_t shared_free_ns[3];     /* rate shared=true: when each direction is free */
+	/* conn_cap: the connections it admitted and still counts (up to 4096;
+	 * past that it counts by walking every flow instead, which is slow). */
+	struct flow *counted[4096];
+	size_t counted_count;
+	int counted_overflow;
 	struct fault_source {
 		struct packet_addr addr;
 		int64_t blocked_until_ns;

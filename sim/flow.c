@@ -13,6 +13,10 @@ struct flow_table {
 	size_t bucket_count;        /* a power of two */
 	struct flow **by_id;        /* by_id[id - 1] */
 	size_t count, capacity;
+	size_t rule_count;          /* per-rule states each flow keeps */
+	struct flow *live_head;     /* flows not retired, newest first */
+	struct flow *sweep_cursor;  /* where the last retire sweep stopped */
+	size_t retired;
 };
 
 struct flow_key {
@@ -73,6 +77,7 @@ struct flow_table *flow_table_new(uint64_t seed)
 	if (!t)
 		return NULL;
 	t->seed = seed;
+	t->rule_count = FLOW_MAX_RULES;
 	t->bucket_count = 1024;
 	t->buckets = calloc(t->bucket_count, sizeof *t->buckets);
 	if (!t->buckets) {
@@ -88,6 +93,7 @@ void flow_table_free(struct flow_table *t)
 		return;
 	for (size_t i = 0; i < t->count; i++) {
 		free(t->by_id[i]->digest);
+		free(t->by_id[i]->rules);
 		free(t->by_id[i]);
 	}
 	free(t->by_id);
@@ -114,6 +120,8 @@ static int flow_table_grow(struct flow_table *t)
 		return -1;
 	for (size_t i = 0; i < t->count; i++) {
 		struct flow *f = t->by_id[i];
+		if (f->retired)
+			continue;
 		struct flow_key k = { f->proto, f->client, f->server, f->client_port, f->server_port };
 		size_t slot = flow_key_hash(&k) & (n - 1);
 		f->hash_next = b[slot];
@@ -137,15 +145,18 @@ struct flow *flow_open(struct flow_table *t, const struct packet *p, enum flow_d
 		t->by_id = v;
 		t->capacity = cap;
 	}
-	if (t->count >= t->bucket_count && flow_table_grow(t) < 0)
+	if (t->count - t->retired >= t->bucket_count && flow_table_grow(t) < 0)
 		return NULL;
 	struct flow *f = calloc(1, sizeof *f);
 	struct sha256_ctx *digest = malloc(sizeof *digest);
-	if (!f || !digest) {
+	struct flow_rule_state *rules = calloc(t->rule_count ? t->rule_count : 1, sizeof *rules);
+	if (!f || !digest || !rules) {
 		free(f);
 		free(digest);
+		free(rules);
 		return NULL;
 	}
+	f->rules = rules;
 	sha256_init(digest);
 	f->digest = digest;
 
@@ -170,6 +181,10 @@ struct flow *flow_open(struct flow_table *t, const struct packet *p, enum flow_d
 	f->hash_next = t->buckets[slot];
 	t->buckets[slot] = f;
 	t->by_id[t->count++] = f;
+	f->live_next = t->live_head;
+	if (t->live_head)
+		t->live_head->live_prev = f;
+	t->live_head = f;
 	return f;
 }
 
@@ -291,6 +306,76 @@ void flow_record_decision(struct flow_table *t, struct flow *f, int rule, int ac
 	f->decisions++;
 }
 
+void flow_table_set_rule_count(struct flow_table *t, size_t count)
+{
+	t->rule_count = count > FLOW_MAX_RULES ? FLOW_MAX_RULES : count;
+}
+
+static void flow_unhash(struct flow_table *t, struct flow *f)
+{
+	struct flow_key k = { f->proto, f->client, f->server, f->client_port, f->server_port };
+	struct flow **link = &t->buckets[flow_key_hash(&k) & (t->bucket_count - 1)];
+	while (*link && *link != f)
+		link = &(*link)->hash_next;
+	if (*link)
+		*link = f->hash_next;
+	f->hash_next = NULL;
+}
+
+static void flow_retire_one(struct flow_table *t, struct flow *f)
+{
+	flow_unhash(t, f);
+	if (f->live_prev)
+		f->live_prev->live_next = f->live_next;
+	else
+		t->live_head = f->live_next;
+	if (f->live_next)
+		f->live_next->live_prev = f->live_prev;
+	f->live_prev = f->live_next = NULL;
+	sha256_digest(f->digest, sizeof f->final_digest, f->final_digest);
+	free(f->digest);
+	f->digest = NULL;
+	free(f->rules);
+	f->rules = NULL;
+	f->retired = 1;
+	t->retired++;
+}
+
+size_t flow_table_retire(struct flow_table *t, int64_t now_ns, int64_t closed_ns, int64_t idle_ns, size_t budget)
+{
+	size_t retired = 0;
+	struct flow *f = t->sweep_cursor ? t->sweep_cursor : t->live_head;
+	for (size_t seen = 0; f && seen < budget; seen++) {
+		struct flow *next = f->live_next;
+		int done = f->state == FLOW_CLOSED && f->closed_ns && now_ns - f->closed_ns >= closed_ns;
+		int abandoned = f->state == FLOW_SYN_SENT && now_ns - f->last_ns >= idle_ns;
+		if (done || abandoned) {
+			if (abandoned)
+				flow_end(f, FLOW_END_TIMEOUT, now_ns);
+			flow_retire_one(t, f);
+			retired++;
+		}
+		f = next;
+	}
+	t->sweep_cursor = f;
+	return retired;
+}
+
+struct flow *flow_table_live_first(const struct flow_table *t)
+{
+	return t->live_head;
+}
+
+struct flow *flow_table_live_next(const struct flow *f)
+{
+	return f->live_next;
+}
+
+size_t flow_table_retired(const struct flow_table *t)
+{
+	return t->retired;
+}
+
 size_t flow_table_count(const struct flow_table *t)
 {
 	return t->count;
@@ -311,11 +396,15 @@ void flow_table_digest(const struct flow_table *t, char out[65])
 		struct flow *f = t->by_id[i];
 		if (!f->decisions)
 			continue;
-		/* Digest a copy so the flow's own context can keep going. */
-		struct sha256_ctx copy = *(struct sha256_ctx *)f->digest;
 		uint8_t one[SHA256_DIGEST_SIZE];
 		uint8_t id[4] = { (uint8_t)(f->id >> 24), (uint8_t)(f->id >> 16), (uint8_t)(f->id >> 8), (uint8_t)f->id };
-		sha256_digest(&copy, sizeof one, one);
+		if (f->retired) {
+			memcpy(one, f->final_digest, sizeof one);
+		} else {
+			/* Digest a copy so the flow's own context can keep going. */
+			struct sha256_ctx copy = *(struct sha256_ctx *)f->digest;
+			sha256_digest(&copy, sizeof one, one);
+		}
 		sha256_update(&all, sizeof id, id);
 		sha256_update(&all, sizeof one, one);
 	}

@@ -83,11 +83,14 @@ struct flow {
 	int silenced;                 /* truncated or forgotten: later packets vanish */
 	int64_t held_until_ns[3];     /* latest release time of its held packets, per direction */
 	struct rng rng;               /* this flow's random stream */
-	struct flow_rule_state rules[FLOW_MAX_RULES];
+	struct flow_rule_state *rules;  /* one per rule (flow_table_set_rule_count); NULL once retired */
 	uint64_t decisions;           /* fault decisions recorded for this flow */
 	uint64_t decision_point;      /* where the packet being decided sits: direction and stream offset */
 	void *digest;                 /* running digest of those decisions (owned by the table) */
+	int retired;                  /* long finished: its working state is freed, its summary kept */
+	uint8_t final_digest[32];     /* the digest of its decisions, once retired */
 	struct flow *hash_next;
+	struct flow *live_prev, *live_next;  /* flows not yet retired */
 };
 
 struct flow_table;
@@ -114,6 +117,25 @@ void flow_end(struct flow *f, enum flow_end reason, int64_t now_ns);
 /* Record one fault decision of f in its digest: which rule, what it did,
  * and at which packet of the flow. */
 void flow_record_decision(struct flow_table *t, struct flow *f, int rule, int action);
+
+/* How many rules each flow keeps state for (at most FLOW_MAX_RULES; the
+ * default). Set before the first flow opens. */
+void flow_table_set_rule_count(struct flow_table *t, size_t count);
+
+/* Retire flows that no packet will need any more — closed for closed_ns,
+ * or still opening after idle_ns — looking at no more than budget flows
+ * from where the last call stopped (so one call never holds the loop).
+ * A retired flow leaves the lookup table and frees its working state; its
+ * summary (addresses, times, counts, end, digest) stays for the record.
+ * Returns the number retired. */
+size_t flow_table_retire(struct flow_table *t, int64_t now_ns, int64_t closed_ns, int64_t idle_ns, size_t budget);
+
+/* Flows not yet retired, for sweeps: the first, and the next after f. */
+struct flow *flow_table_live_first(const struct flow_table *t);
+struct flow *flow_table_live_next(const struct flow *f);
+
+/* Flows retired so far. */
+size_t flow_table_retired(const struct flow_table *t);
 
 /* Number of flows and the flow with a given ordinal (1-based), or NULL. */
 size_t flow_table_count(const struct flow_table *t);
