@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness/client.h"
@@ -115,14 +116,23 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 {
 	(void)st;
 	(void)flag;
-	(void)ftw;
-	remove(path);
+	/* The owner file goes last (remove_tree), so a run killed while it
+	 * cleans up still leaves a folder the sweep recognises. */
+	if (ftw->level == 1 && strcmp(path + ftw->base, "owner") == 0)
+		return 0;
+	if (ftw->level > 0)
+		remove(path);
 	return 0;
 }
 
 static void remove_tree(const char *path)
 {
+	char *owner = NULL;
 	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (asprintf(&owner, "%s/owner", path) >= 0)
+		unlink(owner);
+	free(owner);
+	rmdir(path);
 }
 
 /* Field 22 of /proc/PID/stat: when the process started, which tells a
@@ -166,17 +176,26 @@ void run_sweep_stale(void)
 			continue;
 		if (asprintf(&dir, "%s/%s", run_tmpdir(), e->d_name) < 0)
 			continue;
-		if (asprintf(&owner, "%s/owner", dir) >= 0) {
+		char *kept = NULL;
+		struct stat st;
+		if (asprintf(&owner, "%s/owner", dir) >= 0 && asprintf(&kept, "%s/kept", dir) >= 0 &&
+		    access(kept, F_OK) != 0 && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+			/* A folder is swept unless it was kept for a failed run, or
+			 * its owner still lives, or (with no owner file yet) it is a
+			 * second old or less: its run may be starting right now and
+			 * writes the owner file at once. */
 			FILE *f = fopen(owner, "r");
 			int pid;
 			unsigned long long start;
-			/* Only folders of runs that were killed still have an owner
-			 * file: finished runs remove it (kept folders stay). */
-			if (f && fscanf(f, "%d %llu", &pid, &start) == 2 && process_start_time(pid) != start)
-				remove_tree(dir);
-			if (f)
+			if (f) {
+				if (fscanf(f, "%d %llu", &pid, &start) == 2 && process_start_time(pid) != start)
+					remove_tree(dir);
 				fclose(f);
+			} else if (time(NULL) - st.st_mtime > 2) {
+				remove_tree(dir);
+			}
 		}
+		free(kept);
 		free(owner);
 		free(dir);
 	}
@@ -454,6 +473,11 @@ out:
 			remove_tree(rundir);
 			free(rundir);
 		} else {
+			/* Kept for the user: the sweep leaves it alone. */
+			char *kept = NULL;
+			if (asprintf(&kept, "%s/kept", rundir) >= 0)
+				write_file(kept, "kept: the run did not pass\n");
+			free(kept);
 			if (owner)
 				unlink(owner);
 			out->rundir = rundir;
