@@ -61,6 +61,8 @@ static json_t *record_flows(const struct record_input *in)
 		json_object_set_new(o, "bytes_down", json_integer((json_int_t)f->down.bytes));
 		json_object_set_new(o, "packets", json_integer((json_int_t)f->packets));
 		json_object_set_new(o, "dropped", json_integer((json_int_t)f->dropped));
+		if (f->midstream)
+			json_object_set_new(o, "midstream", json_true());
 		json_array_append_new(list, o);
 	}
 	return list;
@@ -102,7 +104,13 @@ static json_t *record_faults(const struct record_input *in)
 		json_object_set_new(o, "flow", json_null());
 		json_object_set_new(o, "fault", json_string(r->kind == DNSD_WRONG ? "dns_wrong" : "dns_fail"));
 		json_object_set_new(o, "detail", json_string(detail));
-		json_object_set_new(o, "flows_seen", json_integer(0));
+		/* Connections opened before the query: retries are counted after them. */
+		json_int_t seen = 0;
+		struct flow_table *ft = engine_flows(in->engine);
+		for (uint32_t id = 1; id <= flow_table_count(ft); id++)
+			if (flow_table_get(ft, id)->opened_ns <= q[i].t_ns)
+				seen = id;
+		json_object_set_new(o, "flows_seen", json_integer(seen));
 		json_object_set_new(o, "where", json_string(r->where));
 		/* Keep the list in time order. */
 		size_t at = json_array_size(list);

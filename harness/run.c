@@ -373,7 +373,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	if (s->dns) {
 		dnsd = dnsd_start(topo.server_ns, 53, s->dns_rules, s->dns_rule_count, seed, &err);
 		if (!dnsd) {
-			set_error(out, err && strstr(err, ":") == err ? EXIT_SCENARIO : EXIT_ENVIRONMENT, err);
+			/* A rule's mistake names its file:line; anything else is the machine's. */
+			set_error(out, err && strncmp(err, s->path, strlen(s->path)) == 0 ? EXIT_SCENARIO : EXIT_ENVIRONMENT, err);
 			goto out;
 		}
 	}

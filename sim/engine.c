@@ -324,6 +324,45 @@ static size_t engine_deliver_head(struct engine *e, struct flow *f, const struct
 	return head;
 }
 
+/* Log the rules that acted on f for the first time without deciding the
+ * packet's fate (shaping, 403 blocks): all of d->newly_fired but skip. */
+static void engine_log_quiet_rules(struct engine *e, int64_t now, const struct flow *f,
+                                   const struct fault_decision *d, int skip)
+{
+	for (int i = 0; i < 32 && f; i++) {
+		if (i == skip || !((d->newly_fired >> i) & 1))
+			continue;
+		const struct fault_rule *r = &e->rules[i];
+		char detail[160];
+		switch (r->type) {
+		case FAULT_RATE:
+			snprintf(detail, sizeof detail, "shaping the connection to %.0f kbit/s%s", r->bits_per_s / 1000.0,
+			         r->shared ? ", shared" : "");
+			break;
+		case FAULT_REORDER:
+			snprintf(detail, sizeof detail, "holding packets back %.0f ms so later ones overtake them",
+			         (double)r->delay_ns / 1e6);
+			break;
+		case FAULT_DELAY:
+			snprintf(detail, sizeof detail, "delaying the connection's packets by %.0f ms (jitter %.0f ms)",
+			         (double)r->delay_ns / 1e6, (double)r->jitter_ns / 1e6);
+			break;
+		case FAULT_BLOCK:
+			snprintf(detail, sizeof detail, "source blocked: the server answers 403");
+			break;
+		case FAULT_RATE_BLOCK:
+			snprintf(detail, sizeof detail, "too many new connections: source blocked, the server answers 403");
+			break;
+		case FAULT_HOOK:
+			snprintf(detail, sizeof detail, "the hook is delaying packets");
+			break;
+		default:
+			continue;
+		}
+		engine_log(e, now, f, i, detail);
+	}
+}
+
 static const char *unreach_name(enum craft_unreach code)
 {
 	switch (code) {
@@ -383,12 +422,9 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 	case ACTION_ACCEPT:
 		if (f)
 			flow_update(f, p, dir, now);
-		if (d->http403_until_ns) {
-			if (d->http403_until_ns > atomic_load(&e->http403_until_ns))
-				atomic_store(&e->http403_until_ns, d->http403_until_ns);
-			if (d->first)
-				engine_log(e, now, f, d->rule, "too many new connections: the server answers 403");
-		}
+		if (d->http403_until_ns && d->http403_until_ns > atomic_load(&e->http403_until_ns))
+			atomic_store(&e->http403_until_ns, d->http403_until_ns);
+		engine_log_quiet_rules(e, now, f, d, -1);
 		return NFQUEUE_ACCEPT;
 	case ACTION_DROP:
 		if (f)
@@ -399,6 +435,8 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 		if (d->first && r && r->type == FAULT_LOSS)
 			snprintf(detail, sizeof detail, "dropping packets at random (%s)",
 			         r->gilbert ? "Gilbert-Elliott bursts" : "independent");
+		else if (d->first && r && r->type == FAULT_HOOK)
+			snprintf(detail, sizeof detail, "the hook dropped a packet");
 		else if (d->first && r && r->type == FAULT_MTU)
 			snprintf(detail, sizeof detail, "dropping packets over %u bytes without a word (MTU black hole)", r->mtu);
 		else if (d->first && r && r->type == FAULT_MATCH)
@@ -463,10 +501,7 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 		if (d->keep_order)
 			f->held_until_ns[dir] = release;
 		flow_update(f, p, dir, now);
-		if (d->first)
-			engine_log(e, now, f, d->rule, r->type == FAULT_RATE ? "shaping the connection's packets"
-			                               : r->type == FAULT_REORDER ? "holding packets back so later ones overtake them"
-			                               : "delaying the connection's packets");
+		engine_log_quiet_rules(e, now, f, d, -1);
 		if (engine_hold(e, id, release, now) < 0)
 			return NFQUEUE_ACCEPT;
 		return -1;
@@ -545,6 +580,7 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 	}
 	if (d->first && r)
 		engine_log(e, now, f, d->rule, detail);
+	engine_log_quiet_rules(e, now, f, d, d->rule);
 	return NFQUEUE_DROP;
 }
 

@@ -399,6 +399,8 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		return;
 	}
 	int64_t now_ns = f ? f->opened_ns + age_ns : 0;
+	int64_t held_ns = 0;
+	int keep_order = 1, shaping_rule = -1;
 	if (f) {
 		const struct flow_side *side = dir == DIR_UP ? &f->up : &f->down;
 		uint64_t offset = f->proto == IPPROTO_TCP && side->isn_known
@@ -422,18 +424,37 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 		 * of the connection may be the one that crosses the line. */
 		if ((r->type == FAULT_RESET || r->type == FAULT_TRUNCATE) && !(r->dirs & dir) && r->after_bytes < 0)
 			continue;
+		int64_t http403_before = d->http403_until_ns;
+		d->delay_ns = 0;
 		enum fault_action action = rule_action(t, i, r, f, p, dir, now_ns, t_ns, d);
 		if (d->error) {
 			d->action = ACTION_DROP;
 			d->rule = (int)i;
 			return;
 		}
-		if (action == ACTION_ACCEPT && !d->http403_until_ns)
-			continue;
-		if (action == ACTION_DELAY && d->delay_ns == 0) {
-			d->action = ACTION_ACCEPT;
+		/* Shaping (delay, rate, reorder) and a 403 block do not end the
+		 * decision: a path delays, limits and loses all at once, so the
+		 * later rules still have their say. */
+		int shaping = action == ACTION_DELAY && d->delay_ns > 0;
+		int blocks_http = action == ACTION_ACCEPT && d->http403_until_ns != http403_before;
+		if (shaping || blocks_http) {
+			if (shaping) {
+				held_ns += d->delay_ns;
+				keep_order &= d->keep_order;
+			}
+			if (!f->rules[i].fired)
+				d->newly_fired |= 1u << i;
+			f->rules[i].fired = 1;
+			f->rules[i].count++;
+			if (shaping_rule < 0)
+				shaping_rule = (int)i;
+			flow_record_decision(t, f, (int)i, action);
 			continue;
 		}
+		if (action == ACTION_ACCEPT || action == ACTION_DELAY)
+			continue;
+		if (!f->rules[i].fired)
+			d->newly_fired |= 1u << i;
 		d->action = action;
 		d->rule = (int)i;
 		d->to = r->to;
@@ -447,6 +468,15 @@ void fault_decide(struct flow_table *t, struct fault_rule *rules, size_t n,
 			f->decision_point = (uint64_t)r->after_bytes;
 		flow_record_decision(t, f, (int)i, action);
 		return;
+	}
+	if (held_ns > 0) {
+		d->action = ACTION_DELAY;
+		d->delay_ns = held_ns;
+		d->keep_order = keep_order;
+	}
+	if (shaping_rule >= 0) {
+		d->rule = shaping_rule;
+		d->first = (d->newly_fired >> shaping_rule) & 1;
 	}
 }
 

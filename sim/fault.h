@@ -145,6 +145,7 @@ struct fault_decision {
 	int64_t http403_until_ns;  /* the server should answer 403 until then (CLOCK_MONOTONIC) */
 	uint64_t corrupt_at;       /* ACTION_CORRUPT: random bits choosing the byte and the change */
 	char *error;               /* a hook failed: the message (the engine takes it) */
+	uint32_t newly_fired;      /* rules (bits) that acted on this flow for the first time */
 };
 
 /* Whether a rule needs each packet whole and wire-sized (byte cuts, MTU,

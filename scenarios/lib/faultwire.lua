@@ -351,7 +351,8 @@ define_dns_fault("dns_fail", {
 define_dns_fault("dns_wrong", {
   addr = { T.string, required = true },
 }, function(f)
-  local v4 = f.addr:match("^%d+%.%d+%.%d+%.%d+$")
+  local a, b, c, d = f.addr:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  local v4 = a and tonumber(a) < 256 and tonumber(b) < 256 and tonumber(c) < 256 and tonumber(d) < 256
   local v6 = f.addr:find(":", 1, true)
   if not v4 and not v6 then return "addr must be an IPv4 or IPv6 address, got " .. describe(f.addr) end
 end)
@@ -527,7 +528,9 @@ local function retries(run)
     local later
     if seen then later = flow.id > seen
     else later = flow.opened_ms > after end  -- a record without flows_seen (older, or hand-made)
-    if flow.proto == "tcp" and later then list[#list + 1] = flow.opened_ms end
+    -- A flow first seen without its SYN is an old connection's late
+    -- packet, not a new attempt.
+    if flow.proto == "tcp" and later and not flow.midstream then list[#list + 1] = flow.opened_ms end
   end
   return list, after, f
 end

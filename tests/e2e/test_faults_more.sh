@@ -85,7 +85,7 @@ check "a client with one connection never meets the hook's reset" '.verdict == "
 # --- fw.hook on_packet: {delay_ms = 30} for packets going up
 run hook-delay-up 0 "$SCENARIOS/hook_delay_up.lua"
 check "time_connect is at least 30 ms" '(.client.stdout_tail | tonumber) >= 0.030 and .expectations[0].ok'
-check "the hook delayed packets" '.faults[0].fault == "hook" and (.faults[0].detail | test("delaying"))'
+check "the hook delayed packets" '.faults[0].fault == "hook" and (.faults[0].detail | test("delay"))'
 run hook-delay-namelookup 1 "$SCENARIOS/hook_delay_up.lua" -- curl -4 -sS -o /dev/null -w '%{time_namelookup}\n' http://server.test/bytes/1024
 check "a name lookup from /etc/hosts is not slowed by packet delays" '.verdict == "fail" and .faults[0].fault == "hook" and (.client.stdout_tail | tonumber) < 0.030'
 
