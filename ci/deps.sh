@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config
 	libnetfilter-queue-dev libmnl-dev libevent-dev liblua5.4-dev libjansson-dev nettle-dev check
-	iptables iproute2 curl wget jq procps valgrind util-linux passwd
+	iptables iproute2 curl wget jq procps valgrind util-linux passwd tshark
 )
 
 missing=()

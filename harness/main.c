@@ -29,6 +29,8 @@ static const char USAGE[] =
 	"  --json FILE    write the run record (several runs: {\"runs\": [...]})\n"
 	"  --junit FILE   write JUnit XML, one testcase per run\n"
 	"  --tap          TAP on stdout instead of the human summary\n"
+	"  --pcap FILE    pcapng of every packet the middlebox saw, with its verdict\n"
+	"                 (several runs: FILE-1.pcapng, FILE-2.pcapng, ...)\n"
 	"  --jobs N       run scenarios in parallel, each in its own namespaces\n"
 	"  --repeat N     run each scenario N times and report the pass rate\n"
 	"  -v, -q         more / less output\n"
@@ -38,7 +40,7 @@ static const char USAGE[] =
 
 struct cli {
 	struct run_options run;
-	const char *json_path, *junit_path;
+	const char *json_path, *junit_path, *pcap_path;
 	int tap, jobs, repeat, verbose, quiet;
 	char **paths;
 	size_t path_count, path_capacity;
@@ -130,7 +132,9 @@ static void *job_worker(void *arg)
 			q->items[i].outcome.error = strdup("not run: interrupted");
 			continue;
 		}
-		run_scenario(q->items[i].path, q->options, &q->items[i].outcome);
+		struct run_options options = *q->options;
+		options.pcap_path = q->items[i].pcap_path;
+		run_scenario(q->items[i].path, &options, &q->items[i].outcome);
 	}
 }
 
@@ -200,6 +204,19 @@ static int command_run(struct cli *c)
 			items[p * (size_t)c->repeat + (size_t)k].path = c->paths[p];
 			items[p * (size_t)c->repeat + (size_t)k].repeat_index = k;
 		}
+	/* One capture per run: FILE itself for one run, numbered otherwise. */
+	for (size_t i = 0; c->pcap_path && i < count; i++) {
+		if (count == 1) {
+			items[i].pcap_path = strdup(c->pcap_path);
+			continue;
+		}
+		const char *dot = strrchr(c->pcap_path, '.');
+		const char *slash = strrchr(c->pcap_path, '/');
+		if (!dot || (slash && dot < slash))
+			dot = c->pcap_path + strlen(c->pcap_path);
+		if (asprintf(&items[i].pcap_path, "%.*s-%zu%s", (int)(dot - c->pcap_path), c->pcap_path, i + 1, dot) < 0)
+			items[i].pcap_path = NULL;
+	}
 
 	run_sweep_stale();
 	if (run_prepare_privileges(&err) < 0) {
@@ -262,8 +279,10 @@ static int command_run(struct cli *c)
 		fprintf(stderr, "faultwire: cannot write %s: %s\n", c->junit_path, strerror(errno));
 		code = EXIT_ENVIRONMENT;
 	}
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		run_outcome_free(&items[i].outcome);
+		free(items[i].pcap_path);
+	}
 	free(items);
 	if (interrupted)
 		return 130;
@@ -330,6 +349,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' }, { "timeout", required_argument, NULL, 't' },
 		{ "json", required_argument, NULL, 'J' }, { "junit", required_argument, NULL, 'U' },
 		{ "tap", no_argument, NULL, 'T' }, { "jobs", required_argument, NULL, 'j' },
+		{ "pcap", required_argument, NULL, 'P' },
 		{ "repeat", required_argument, NULL, 'r' }, { "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { 0 },
@@ -381,6 +401,7 @@ int main(int argc, char **argv)
 		case 'J': c.json_path = optarg; break;
 		case 'U': c.junit_path = optarg; break;
 		case 'T': c.tap = 1; break;
+		case 'P': c.pcap_path = optarg; break;
 		case 'j':
 			if (parse_number("--jobs", optarg, 1, &v) < 0)
 				return EXIT_SCENARIO;

@@ -13,6 +13,7 @@ struct report_item {
 	const char *path;            /* the scenario file */
 	struct run_outcome outcome;
 	int repeat_index;            /* 0-based, for --repeat */
+	char *pcap_path;             /* this run's capture, or NULL */
 };
 
 /* The human summary of one run: the client, each connection, the faults

@@ -18,6 +18,7 @@
 #include "harness/client.h"
 #include "harness/httpd.h"
 #include "harness/netns.h"
+#include "harness/pcap.h"
 #include "harness/record.h"
 #include "harness/scenario.h"
 #include "sim/engine.h"
@@ -231,6 +232,12 @@ static int run_server_blocked(const char *peer, void *arg)
 	return engine_http403(arg, engine_now_ns());
 }
 
+static void run_capture(void *arg, int64_t t_ns, const uint8_t *data, size_t caplen, size_t len, int dir,
+                        const char *note)
+{
+	pcap_write(arg, t_ns, data, caplen, len, dir, note);
+}
+
 static void addr_set(struct packet_addr *a, int family, const char *text)
 {
 	memset(a, 0, sizeof *a);
@@ -290,6 +297,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct engine *engine = NULL;
 	struct httpd *httpd = NULL;
 	struct dnsd *dnsd = NULL;
+	struct pcap_writer *pcap = NULL;
 	char *resolv = NULL;
 	struct client_result client = { 0 };
 	char **env = NULL;
@@ -360,6 +368,15 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		.fail_after_packets = env_number("FAULTWIRE_TEST_ENGINE_FAIL_AFTER"),
 		.queue_maxlen = (uint32_t)env_number("FAULTWIRE_TEST_QUEUE_MAXLEN"),
 	};
+	if (options->pcap_path) {
+		pcap = pcap_open(options->pcap_path, &err);
+		if (!pcap) {
+			set_error(out, EXIT_ENVIRONMENT, err);
+			goto out;
+		}
+		cfg.capture = run_capture;
+		cfg.capture_arg = pcap;
+	}
 	addr_set(&cfg.client_side4, AF_INET, "198.18.0.1");
 	addr_set(&cfg.client_side6, AF_INET6, "2001:db8:c::1");
 	addr_set(&cfg.server_side4, AF_INET, "198.19.0.1");
@@ -397,6 +414,12 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	httpd_stop(httpd);
 	dnsd_stop(dnsd);
 	engine_stop(engine);
+	if (pcap && pcap_close(pcap) < 0) {
+		pcap = NULL;
+		set_error(out, EXIT_ENVIRONMENT, strdup("the capture could not be written in full"));
+		goto out;
+	}
+	pcap = NULL;
 
 	struct record_input in = {
 		.scenario = s, .seed = seed, .workdir = workdir, .client_argv = client_argv,
@@ -404,6 +427,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		.run_start_ns = run_start, .peak_rss_kb = peak_rss_kb,
 	};
 	out->record = record_build(&in);
+	if (options->pcap_path)
+		json_object_set_new(out->record, "pcap", json_string(options->pcap_path));
 
 	/* The verdict: a run whose packets may have escaped the faults proves
 	 * nothing, nor does one whose faults never fired. */
@@ -459,6 +484,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 out:
 	json_decref(expectations);
 	engine_free(engine);
+	pcap_close(pcap);
 	httpd_free(httpd);
 	dnsd_free(dnsd);
 	topology_destroy(&topo);

@@ -25,6 +25,7 @@ struct run_options {
 	double timeout_s;
 	char **client_argv;   /* replaces the scenario's client when not NULL */
 	int echo;             /* show the client's output as it comes */
+	const char *pcap_path;  /* write a pcapng capture there (NULL: none) */
 };
 
 struct run_outcome {

@@ -140,6 +140,8 @@ static void engine_send(struct engine *e, const uint8_t *packet, size_t len)
 	char *err = NULL;
 	if (!len)
 		return;
+	if (e->config.capture)
+		e->config.capture(e->config.capture_arg, engine_now_ns(), packet, len, len, 0, "injected");
 	if (inject_send(e->injector, packet, len, &err) < 0) {
 		engine_fail(e, err);
 		return;
@@ -584,10 +586,25 @@ static int engine_apply(struct engine *e, uint32_t id, struct flow *f, const str
 	return NFQUEUE_DROP;
 }
 
+/* One packet into the capture, its note naming the verdict and the rule. */
+static void engine_capture(struct engine *e, int64_t now, const struct nfqueue_packet *pkt, int dir,
+                           const char *verdict, int rule)
+{
+	char note[320];
+	if (rule >= 0 && (size_t)rule < e->config.rule_count)
+		snprintf(note, sizeof note, "%s (%s at %s)", verdict, fault_type_name(e->rules[rule].type),
+		         e->rules[rule].where);
+	else
+		snprintf(note, sizeof note, "%s", verdict);
+	e->config.capture(e->config.capture_arg, now, pkt->data, pkt->caplen, pkt->len > pkt->caplen ? pkt->len : pkt->caplen,
+	                  dir, note);
+}
+
 static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 {
 	struct engine *e = arg;
 	int64_t now = engine_now_ns();
+	int capture_dir = 0, capture_rule = -1;
 	struct packet p;
 	const char *why;
 	int verdict = NFQUEUE_ACCEPT;
@@ -636,10 +653,25 @@ static void engine_on_packet(const struct nfqueue_packet *pkt, void *arg)
 			goto out;
 		}
 		verdict = engine_apply(e, pkt->id, f, &p, dir, &d, now);
-		if (verdict < 0)
-			return;  /* held: its verdict comes later */
+		capture_dir = (int)dir;
+		capture_rule = d.rule;
+		if (verdict < 0) {
+			/* Held (delayed, or passed as a changed copy): its verdict
+			 * is given elsewhere. */
+			if (e->config.capture) {
+				char note[64];
+				if (d.action == ACTION_DELAY)
+					snprintf(note, sizeof note, "held %.1f ms", (double)d.delay_ns / 1e6);
+				else
+					snprintf(note, sizeof note, "%s", fault_action_name(d.action));
+				engine_capture(e, now, pkt, capture_dir, note, d.rule);
+			}
+			return;
+		}
 	}
 out:
+	if (e->config.capture)
+		engine_capture(e, now, pkt, capture_dir, verdict == NFQUEUE_ACCEPT ? "accept" : "drop", capture_rule);
 	if (nfqueue_verdict(e->queue, pkt->id, verdict, &err) < 0)
 		engine_fail(e, err);
 }
@@ -743,7 +775,8 @@ static void *engine_thread(void *arg)
 		err = strdup("engine: cannot create its event loop");
 		goto fail;
 	}
-	e->queue = nfqueue_open(e->config.queue, e->exact_bytes ? 0xffff : ENGINE_COPY_RANGE, !e->exact_bytes, e->config.queue_maxlen, &err);
+	e->queue = nfqueue_open(e->config.queue, e->exact_bytes || e->config.capture ? 0xffff : ENGINE_COPY_RANGE,
+	                        !e->exact_bytes, e->config.queue_maxlen, &err);
 	if (!e->queue)
 		goto fail;
 	e->injector = inject_open(&err);

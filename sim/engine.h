@@ -40,6 +40,13 @@ struct engine_config {
 	 * (0: the normal length). */
 	uint64_t fail_after_packets;
 	uint32_t queue_maxlen;
+	/* Called on the engine thread for every packet with its verdict (note),
+	 * and for every packet the engine makes up (note "injected"); dir 1
+	 * up, 2 down, 0 unknown. NULL: no capture. With a capture the engine
+	 * copies packets whole. */
+	void (*capture)(void *arg, int64_t t_ns, const uint8_t *data, size_t caplen, size_t len, int dir,
+	                const char *note);
+	void *capture_arg;
 };
 
 /* A fault acting on a flow, logged the first time each rule acts on each flow. */
