@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <ftw.h>
 #include <sched.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness/client.h"
+#include "harness/echod.h"
 #include "harness/httpd.h"
 #include "harness/netns.h"
 #include "harness/pcap.h"
@@ -211,6 +214,116 @@ static void set_error(struct run_outcome *out, enum run_exit exit_class, char *m
 	out->error = msg ? msg : strdup("out of memory");
 }
 
+/* fw.command: the user's server program, run like the client (own PID and
+ * mount namespaces, dies with faultwire) but in the server's namespace, on
+ * a thread of its own until the run ends. */
+struct server_command {
+	struct client_spec spec;
+	struct client_result result;
+	char *error;
+	int stop_pipe[2];
+	pthread_t thread;
+	int started;
+	_Atomic int finished;
+};
+
+static void *server_command_thread(void *arg)
+{
+	struct server_command *sc = arg;
+	if (client_run(&sc->spec, &sc->result, &sc->error) < 0 && !sc->error)
+		sc->error = strdup("the server command could not be started");
+	atomic_store(&sc->finished, 1);
+	return NULL;
+}
+
+/* Is something listening on port in ns (from /proc/net/{tcp,udp}{,6})? */
+static int port_is_listening(int ns, uint16_t port, int udp)
+{
+	int saved, found = 0;
+	char *err = NULL;
+	if (netns_enter(ns, &saved, &err) < 0) {
+		free(err);
+		return 0;
+	}
+	const char *files[2] = { udp ? "/proc/thread-self/net/udp" : "/proc/thread-self/net/tcp",
+	                         udp ? "/proc/thread-self/net/udp6" : "/proc/thread-self/net/tcp6" };
+	for (int i = 0; i < 2 && !found; i++) {
+		FILE *f = fopen(files[i], "r");
+		char line[512];
+		while (f && fgets(line, sizeof line, f)) {
+			char local[64];
+			unsigned state;
+			/* sl local_address rem_address st ... ; port is the hex after ':' */
+			if (sscanf(line, "%*s %63s %*s %x", local, &state) != 2)
+				continue;
+			char *colon = strrchr(local, ':');
+			if (colon && strtoul(colon + 1, NULL, 16) == port && state == (udp ? 0x07u : 0x0Au))
+				found = 1;
+		}
+		if (f)
+			fclose(f);
+	}
+	netns_leave(saved);
+	return found;
+}
+
+static int server_command_start(struct server_command *sc, const struct scenario *s, int server_ns, const char *dir,
+                                 const char *hosts, char *const *env, double timeout, char **err)
+{
+	if (pipe2(sc->stop_pipe, O_CLOEXEC) < 0 || mkdir(dir, 0755) < 0) {
+		if (asprintf(err, "cannot prepare the server command: %s", strerror(errno)) < 0)
+			*err = NULL;
+		return -1;
+	}
+	sc->spec = (struct client_spec){
+		.argv = s->server_argv, .workdir = dir, .env = env, .net_ns = server_ns, .hosts_file = hosts,
+		.timeout_s = timeout + 3600, .abort_fd = sc->stop_pipe[0],
+	};
+	if (pthread_create(&sc->thread, NULL, server_command_thread, sc) != 0) {
+		*err = strdup("cannot start the server command's thread");
+		return -1;
+	}
+	sc->started = 1;
+	/* The client must find the server ready, as it would in the field. */
+	for (int i = 0; i < 500; i++) {
+		if (port_is_listening(server_ns, s->server_port, s->server_udp))
+			return 0;
+		if (atomic_load(&sc->finished))
+			break;
+		usleep(10000);
+	}
+	pthread_join(sc->thread, NULL);
+	sc->started = 0;
+	if (asprintf(err, "%s: the server command %s did not %s on port %u within 5 s%s%s", s->path, s->server_argv[0],
+	             s->server_udp ? "bind UDP" : "listen", s->server_port,
+	             sc->result.stderr_tail && *sc->result.stderr_tail ? "; it said: " : "",
+	             sc->result.stderr_tail ? sc->result.stderr_tail : "") < 0)
+		*err = NULL;
+	return -1;
+}
+
+static void server_command_stop(struct server_command *sc)
+{
+	if (sc->started) {
+		char byte = 1;
+		if (write(sc->stop_pipe[1], &byte, 1) < 0) {
+			/* The pipe is ours; the join below waits either way. */
+		}
+		pthread_join(sc->thread, NULL);
+		sc->started = 0;
+	}
+}
+
+static void server_command_free(struct server_command *sc)
+{
+	server_command_stop(sc);
+	for (int i = 0; i < 2; i++)
+		if (sc->stop_pipe[i] >= 0)
+			close(sc->stop_pipe[i]);
+	client_result_free(&sc->result);
+	free(sc->error);
+}
+
 struct run_clocks {
 	struct engine *engine;
 	struct dnsd *dnsd;
@@ -298,6 +411,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct httpd *httpd = NULL;
 	struct dnsd *dnsd = NULL;
 	struct pcap_writer *pcap = NULL;
+	struct echod *echod = NULL;
+	struct server_command command = { .stop_pipe = { -1, -1 } };
 	char *resolv = NULL;
 	struct client_result client = { 0 };
 	char **env = NULL;
@@ -356,10 +471,35 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		set_error(out, EXIT_ENVIRONMENT, err);
 		goto out;
 	}
-	httpd = httpd_start(topo.server_ns, s->server_port, seed, &err);
-	if (!httpd) {
-		set_error(out, EXIT_ENVIRONMENT, err);
+	env = run_environment(seed, s->server_port);
+	if (!env) {
+		set_error(out, EXIT_ENVIRONMENT, strdup("out of memory"));
 		goto out;
+	}
+	if (s->server_type == SERVER_HTTP) {
+		httpd = httpd_start(topo.server_ns, s->server_port, seed, &err);
+		if (!httpd) {
+			set_error(out, EXIT_ENVIRONMENT, err);
+			goto out;
+		}
+	} else if (s->server_type == SERVER_TCP_ECHO) {
+		echod = echod_start(topo.server_ns, s->server_port, &err);
+		if (!echod) {
+			set_error(out, EXIT_ENVIRONMENT, err);
+			goto out;
+		}
+	} else {
+		char *dir = NULL;
+		if (asprintf(&dir, "%s/server", rundir) < 0) {
+			set_error(out, EXIT_ENVIRONMENT, strdup("out of memory"));
+			goto out;
+		}
+		int rc = server_command_start(&command, s, topo.server_ns, dir, hosts, env, timeout, &err);
+		free(dir);
+		if (rc < 0) {
+			set_error(out, err && strncmp(err, s->path, strlen(s->path)) == 0 ? EXIT_SCENARIO : EXIT_ENVIRONMENT, err);
+			goto out;
+		}
 	}
 	struct engine_config cfg = {
 		.ns_fd = topo.mid_ns, .queue = 0, .client_ifindex = topo.mid_client_ifindex,
@@ -386,7 +526,8 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		set_error(out, EXIT_ENVIRONMENT, err);
 		goto out;
 	}
-	httpd_set_block(httpd, run_server_blocked, engine);
+	if (httpd)
+		httpd_set_block(httpd, run_server_blocked, engine);
 	if (s->dns) {
 		dnsd = dnsd_start(topo.server_ns, 53, s->dns_rules, s->dns_rule_count, seed, &err);
 		if (!dnsd) {
@@ -396,7 +537,6 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 		}
 	}
 	struct run_clocks clocks = { engine, dnsd };
-	env = run_environment(seed, s->server_port);
 	struct client_spec spec = {
 		.argv = client_argv, .workdir = workdir, .env = env, .net_ns = topo.client_ns,
 		.hosts_file = hosts, .resolv_file = s->dns ? resolv : NULL, .timeout_s = timeout, .echo = options->echo,
@@ -413,6 +553,9 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	long peak_rss_kb = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss : 0;
 	httpd_stop(httpd);
 	dnsd_stop(dnsd);
+	server_command_stop(&command);
+	uint64_t echo_connections = 0, echo_bytes = 0;
+	echod_counts(echod, &echo_connections, &echo_bytes);
 	engine_stop(engine);
 	if (pcap && pcap_close(pcap) < 0) {
 		pcap = NULL;
@@ -429,6 +572,25 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	out->record = record_build(&in);
 	if (options->pcap_path)
 		json_object_set_new(out->record, "pcap", json_string(options->pcap_path));
+	json_t *server = json_object_get(out->record, "server");
+	json_object_set_new(server, "type", json_string(s->server_type == SERVER_HTTP ? "http"
+	                                               : s->server_type == SERVER_TCP_ECHO ? "tcp_echo" : "command"));
+	if (echod) {
+		json_t *echo = json_object();
+		json_object_set_new(echo, "connections", json_integer((json_int_t)echo_connections));
+		json_object_set_new(echo, "bytes", json_integer((json_int_t)echo_bytes));
+		json_object_set_new(server, "echo", echo);
+	}
+	if (s->server_type == SERVER_COMMAND) {
+		json_t *cmd = json_object();
+		json_t *argv = json_array();
+		for (char **a = s->server_argv; *a; a++)
+			json_array_append_new(argv, json_string(*a));
+		json_object_set_new(cmd, "argv", argv);
+		json_object_set_new(cmd, "stdout_tail", json_string(command.result.stdout_tail ? command.result.stdout_tail : ""));
+		json_object_set_new(cmd, "stderr_tail", json_string(command.result.stderr_tail ? command.result.stderr_tail : ""));
+		json_object_set_new(server, "command", cmd);
+	}
 
 	/* The verdict: a run whose packets may have escaped the faults proves
 	 * nothing, nor does one whose faults never fired. */
@@ -487,6 +649,8 @@ out:
 	pcap_close(pcap);
 	httpd_free(httpd);
 	dnsd_free(dnsd);
+	server_command_free(&command);
+	echod_free(echod);
 	topology_destroy(&topo);
 	if (client_ran || client.stdout_tail)
 		client_result_free(&client);

@@ -545,6 +545,32 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 
 /* Runs only under scenario_call (see scenario_read_protected), so it may
  * raise Lua errors. */
+/* The argv at the top of the stack: a string runs with /bin/sh -c, a
+ * table is the argv itself. NULL-terminated, malloc'd; NULL on ENOMEM. */
+static char **read_argv(lua_State *L)
+{
+	char **argv;
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		argv = calloc(4, sizeof *argv);
+		if (!argv)
+			return NULL;
+		argv[0] = strdup("/bin/sh");
+		argv[1] = strdup("-c");
+		argv[2] = strdup(lua_tostring(L, -1));
+		return argv;
+	}
+	lua_Integer n = lua_istable(L, -1) ? luaL_len(L, -1) : 0;
+	argv = calloc((size_t)n + 1, sizeof *argv);
+	if (!argv)
+		return NULL;
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		argv[i - 1] = strdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+		lua_pop(L, 1);
+	}
+	return argv;
+}
+
 static int scenario_read(lua_State *L, struct scenario *s, char **err)
 {
 	int t = lua_gettop(L);
@@ -560,6 +586,18 @@ static int scenario_read(lua_State *L, struct scenario *s, char **err)
 
 	lua_getfield(L, t, "server");
 	s->server_port = (uint16_t)scenario_unsigned(field_number(L, lua_gettop(L), "port", 80, NULL), UINT16_MAX);
+	s->server_type = field_string_is(L, lua_gettop(L), "type", "tcp_echo") ? SERVER_TCP_ECHO
+	               : field_string_is(L, lua_gettop(L), "type", "command") ? SERVER_COMMAND : SERVER_HTTP;
+	s->server_udp = field_string_is(L, lua_gettop(L), "proto", "udp");
+	if (s->server_type == SERVER_COMMAND) {
+		lua_getfield(L, -1, "argv");
+		s->server_argv = read_argv(L);
+		lua_pop(L, 1);
+		if (!s->server_argv) {
+			lua_pop(L, 1);
+			goto nomem;
+		}
+	}
 	lua_pop(L, 1);
 
 	lua_getfield(L, t, "client");
@@ -881,6 +919,10 @@ void scenario_free(struct scenario *s)
 		for (char **a = s->client_argv; *a; a++)
 			free(*a);
 	free(s->client_argv);
+	if (s->server_argv)
+		for (char **a = s->server_argv; *a; a++)
+			free(*a);
+	free(s->server_argv);
 	free(s->rules);
 	free(s->timers);
 	free(s->callbacks);

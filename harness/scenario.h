@@ -37,6 +37,9 @@ struct scenario {
 	int has_timeout;
 	double timeout_s;
 	uint16_t server_port;
+	enum { SERVER_HTTP, SERVER_TCP_ECHO, SERVER_COMMAND } server_type;
+	char **server_argv;        /* SERVER_COMMAND: NULL-terminated */
+	int server_udp;            /* SERVER_COMMAND: it serves UDP, not TCP */
 	int dns;                   /* the client resolves through the built-in DNS server */
 	struct dnsd_rule *dns_rules;
 	size_t dns_rule_count;

@@ -394,6 +394,30 @@ function fw.http(args)
   return s
 end
 
+-- A TCP server that sends back every byte it gets.
+function fw.tcp_echo(args)
+  local s = check_params("fw.tcp_echo", args or {}, {
+    port = { T.integer(1, 65535), default = 7 },
+  })
+  s._kind = "server"
+  s.type = "tcp_echo"
+  s.where = caller_where()
+  return s
+end
+
+-- Your own server program, run in the server's namespace for the run.
+function fw.command(args)
+  local s = check_params("fw.command", args, {
+    argv = { T.string_or_argv, required = true },
+    port = { T.integer(1, 65535), required = true },
+    proto = { T.one_of("tcp", "udp"), default = "tcp" },
+  })
+  s._kind = "server"
+  s.type = "command"
+  s.where = caller_where()
+  return s
+end
+
 ------------------------------------------------------------------------
 -- Expectations. Each carries `evaluate(self, run)` returning ok, detail.
 
