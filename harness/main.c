@@ -50,8 +50,25 @@ struct job_queue {
 	struct report_item *items;
 	size_t count;
 	_Atomic size_t next;
+	_Atomic size_t done;
 	const struct run_options *options;
+	int progress;          /* show progress on the terminal (stderr) */
+	pthread_mutex_t lock;  /* one progress line at a time */
 };
+
+/* "[3/18] pass  scenarios/x.lua" on one terminal line, rewritten in place. */
+static void job_progress(struct job_queue *q, const struct report_item *item)
+{
+	size_t done = atomic_fetch_add(&q->done, 1) + 1;
+	if (!q->progress)
+		return;
+	pthread_mutex_lock(&q->lock);
+	fprintf(stderr, "\r\033[K[%zu/%zu] %-12s %s", done, q->count, run_verdict_name(item->outcome.verdict), item->path);
+	if (done == q->count)
+		fprintf(stderr, "\r\033[K");
+	fflush(stderr);
+	pthread_mutex_unlock(&q->lock);
+}
 
 static int add_path(struct cli *c, const char *path)
 {
@@ -135,6 +152,7 @@ static void *job_worker(void *arg)
 		struct run_options options = *q->options;
 		options.pcap_path = q->items[i].pcap_path;
 		run_scenario(q->items[i].path, &options, &q->items[i].outcome);
+		job_progress(q, &q->items[i]);
 	}
 }
 
@@ -231,7 +249,9 @@ static int command_run(struct cli *c)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct job_queue q = { .items = items, .count = count, .options = &c->run };
+	struct job_queue q = { .items = items, .count = count, .options = &c->run,
+	                       .progress = count > 1 && isatty(2) && !c->quiet && !c->tap };
+	pthread_mutex_init(&q.lock, NULL);
 	int jobs = c->jobs < 1 ? 1 : c->jobs;
 	if ((size_t)jobs > count)
 		jobs = (int)count;
