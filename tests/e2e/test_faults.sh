@@ -36,4 +36,24 @@ check "a client that never idles never meets the fault" '.verdict == "inconclusi
 
 run gilbert 0 "$SCENARIOS/gilbert.lua"
 check "bursty loss dropped packets and curl still got the file" '.stats.dropped > 0 and .expectations[0].ok'
+run rate 0 "$SCENARIOS/rate_limit.lua"
+check "a 4000 kbit/s link makes 1 MB take 2 s or more" '.expectations[1].ok'
+run rate-impatient 1 "$SCENARIOS/rate_limit.lua" -- curl -4 -sS --max-time 1 -o out.bin -w '%{time_total}' http://server.test/bytes/1000000
+check "a client that allows 1 s does not get the file" '.expectations[0].ok == false'
+
+run reorder 0 "$SCENARIOS/reorder.lua"
+check "the client's kernel saw segments out of order" '.expectations[1].ok and .expectations[0].ok'
+check "the reorder fault fired" '[.faults[] | select(.fault == "reorder")] | length > 0'
+
+run block-403 0 "$SCENARIOS/block_403.lua"
+check "the first request was answered 403, the one after the block 200" '.server.requests[0].status == 403 and .server.requests[1].status == 200'
+run block-403-no-wait 1 "$SCENARIOS/block_403.lua" -- sh -c 'curl -sS -f -o out.bin http://server.test/bytes/100'
+check "a client that does not wait gets no file" '.expectations[0].ok == false and (.expectations[0].detail | test("exited 22"))'
+
+run backoff 0 "$SCENARIOS/backoff.lua"
+check "exponential backoff held" '.expectations[0].ok'
+run backoff-linear 1 "$SCENARIOS/backoff.lua" -- sh -c 'for d in 0.2 0.2 0.2 0.2; do curl -4 -sS -o out.bin http://server.test/bytes/100 && exit 0; sleep $d; done; exit 7'
+check "equal waits are not exponential" '.expectations[0].ok == false and (.expectations[0].detail | test("no exponential backoff"))'
+run backoff-hammer 1 "$SCENARIOS/backoff.lua" -- sh -c 'for d in 1 2 3 4; do curl -4 -sS -o out.bin http://server.test/bytes/100 && exit 0; done; exit 7'
+check "retries without a pause fail min_gap_ms" '.expectations[0].ok == false and (.expectations[0].detail | test("expected >= 80 ms"))'
 finish
