@@ -7,6 +7,7 @@
  * cannot close ourselves is a reply libevent queued because the socket
  * refused it (see dnsd_thread_main). */
 #include "harness/dnsd.h"
+#include "harness/serve.h"
 #include "sim/rng.h"
 
 #include <arpa/inet.h>
@@ -79,45 +80,6 @@ struct dnsd {
 static void *dnsd_thread_main(void *arg);
 static void dnsd_stop_cb(evutil_socket_t fd, short what, void *arg);
 static void dnsd_request_cb(struct evdns_server_request *req, void *arg);
-
-static pthread_once_t dnsd_threads_once = PTHREAD_ONCE_INIT;
-
-static void dnsd_threads_init(void)
-{
-	/* Bases made afterwards get locks, so that dnsd_stop may wake the
-	 * server's loop from another thread. */
-	evthread_use_pthreads();
-}
-
-static void dnsd_err(char **err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-}
-
-static int64_t dnsd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Copy src into dst, cut to fit and always terminated. */
-static void dnsd_copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t n = src != NULL ? strnlen(src, size - 1) : 0;
-
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 /* The zone entry for name (any case, one trailing dot allowed), or NULL. */
 static const struct dnsd_host *dnsd_zone_find(const char *name)
@@ -201,7 +163,7 @@ static void dnsd_log_add(struct dnsd *d, const struct dnsd_query *entry)
  * draws of the rules after it in any other query. */
 static int dnsd_pick_rule(struct dnsd *d, uint64_t ordinal, bool in_zone)
 {
-	int64_t since_start = dnsd_now_ns() - atomic_load(&d->t0_ns);
+	int64_t since_start = serve_now_ns() - atomic_load(&d->t0_ns);
 	struct rng rng;
 
 	rng_seed(&rng, d->seed ^ DNSD_SEED_SALT, ordinal);
@@ -234,7 +196,7 @@ static int dnsd_add_address(struct evdns_server_request *req,
 		rc = evdns_server_request_add_aaaa_reply(req, q->name, 1, bytes, DNSD_TTL);
 	if (rc < 0)
 		return -1;
-	dnsd_copy_cut(entry->answer, sizeof(entry->answer), text);
+	serve_copy_cut(entry->answer, sizeof(entry->answer), text);
 	return 0;
 }
 
@@ -296,7 +258,7 @@ static void dnsd_request_cb(struct evdns_server_request *req, void *arg)
 	int rcode;
 
 	memset(&entry, 0, sizeof(entry));
-	entry.t_ns = dnsd_now_ns();
+	entry.t_ns = serve_now_ns();
 	entry.rule = -1;
 	dnsd_peer_name(req, entry.peer, sizeof(entry.peer));
 	if (req->nquestions != 1) {
@@ -306,16 +268,16 @@ static void dnsd_request_cb(struct evdns_server_request *req, void *arg)
 	} else {
 		const struct evdns_server_question *q = req->questions[0];
 
-		dnsd_copy_cut(entry.name, sizeof(entry.name), q->name);
+		serve_copy_cut(entry.name, sizeof(entry.name), q->name);
 		dnsd_type_name(q->type, entry.type, sizeof(entry.type));
 		rcode = dnsd_decide(d, ordinal, req, q, &entry);
 	}
 	if (rcode < 0) {
 		evdns_server_request_drop(req);
-		dnsd_copy_cut(entry.rcode, sizeof(entry.rcode), "timeout");
+		serve_copy_cut(entry.rcode, sizeof(entry.rcode), "timeout");
 		goto out;
 	}
-	dnsd_copy_cut(entry.rcode, sizeof(entry.rcode), dnsd_rcode_name(rcode));
+	serve_copy_cut(entry.rcode, sizeof(entry.rcode), dnsd_rcode_name(rcode));
 	/* Authoritative for the zone and, to the client, a recursive resolver
 	 * (libevent's EVDNS_FLAGS_RD is the RA bit on the wire). Without
 	 * either, some stubs (Go's) take an empty answer for a lame referral. */
@@ -325,7 +287,7 @@ static void dnsd_request_cb(struct evdns_server_request *req, void *arg)
 		 * made or the socket would block: free it, and record that the
 		 * client got nothing it was not meant to get. */
 		evdns_server_request_drop(req);
-		dnsd_copy_cut(entry.rcode, sizeof(entry.rcode), "unsent");
+		serve_copy_cut(entry.rcode, sizeof(entry.rcode), "unsent");
 		entry.answer[0] = '\0';
 	}
 out:
@@ -356,69 +318,10 @@ static void *dnsd_thread_main(void *arg)
 	return NULL;
 }
 
-/* Open the UDP socket inside ns_fd (-1: here) and come back to the calling
- * thread's own namespace. Returns the socket or -1 with *err. */
+/* The UDP socket, inside the server's namespace. */
 static int dnsd_bind(int ns_fd, uint16_t port, char **err)
 {
-	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
-	    .sin6_addr = IN6ADDR_ANY_INIT };
-	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_port = htons(port),
-	    .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int orig_ns = -1, fd = -1, ret = -1;
-	const int zero = 0;
-	bool v6 = true;
-
-	if (ns_fd >= 0) {
-		orig_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (orig_ns < 0) {
-			dnsd_err(err, "cannot open this thread's network namespace: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (setns(ns_fd, CLONE_NEWNET) < 0) {
-			dnsd_err(err, "cannot enter the server's network namespace: %s",
-			    strerror(errno));
-			goto out;
-		}
-	}
-	/* Nonblocking: evdns reads until EAGAIN. No SO_REUSEADDR: for UDP it
-	 * would let a second server share the port and steal its queries. */
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && errno == EAFNOSUPPORT) {
-		/* A kernel without IPv6: serve IPv4 alone. */
-		v6 = false;
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0) {
-		dnsd_err(err, "cannot make the DNS server's socket: %s", strerror(errno));
-		goto out;
-	}
-	if (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) {
-		dnsd_err(err, "cannot make the DNS server's socket dual-stack: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if ((v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) :
-	    bind(fd, (struct sockaddr *)&sa4, sizeof(sa4))) < 0) {
-		dnsd_err(err, "cannot serve DNS on UDP port %u: %s", (unsigned)port,
-		    strerror(errno));
-		goto out;
-	}
-	ret = fd;
-	fd = -1;
-out:
-	if (orig_ns >= 0) {
-		if (setns(orig_ns, CLONE_NEWNET) < 0 && ret >= 0) {
-			dnsd_err(err, "cannot return to the original network namespace: %s",
-			    strerror(errno));
-			close(ret);
-			ret = -1;
-		}
-		close(orig_ns);
-	}
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return serve_socket(ns_fd, SOCK_DGRAM, port, "DNS server", err);
 }
 
 /* Copy and check the rules into d. Returns 0, or -1 with *err. */
@@ -430,7 +333,7 @@ static int dnsd_set_rules(struct dnsd *d, const struct dnsd_rule *rules, size_t 
 	d->rules = calloc(count, sizeof(*d->rules));
 	d->wrong = calloc(count, sizeof(*d->wrong));
 	if (d->rules == NULL || d->wrong == NULL) {
-		dnsd_err(err, "out of memory");
+		serve_err(err, "out of memory");
 		return -1;
 	}
 	d->rule_count = count;
@@ -444,13 +347,13 @@ static int dnsd_set_rules(struct dnsd *d, const struct dnsd_rule *rules, size_t 
 		r->wrong_addr[sizeof(r->wrong_addr) - 1] = '\0';
 		if (r->kind != DNSD_SERVFAIL && r->kind != DNSD_NXDOMAIN &&
 		    r->kind != DNSD_TIMEOUT && r->kind != DNSD_WRONG) {
-			dnsd_err(err, "%s: DNS rule %zu: unknown kind %d", r->where, i,
+			serve_err(err, "%s: DNS rule %zu: unknown kind %d", r->where, i,
 			    (int)r->kind);
 			return -1;
 		}
 		/* Written so that NaN fails too. */
 		if (!(r->p >= 0.0 && r->p <= 1.0)) {
-			dnsd_err(err, "%s: DNS rule %zu: p must be between 0 and 1, not %g",
+			serve_err(err, "%s: DNS rule %zu: p must be between 0 and 1, not %g",
 			    r->where, i, r->p);
 			return -1;
 		}
@@ -462,7 +365,7 @@ static int dnsd_set_rules(struct dnsd *d, const struct dnsd_rule *rules, size_t 
 			w->family = AF_INET6;
 		if (w->family == 0 ||
 		    inet_ntop(w->family, w->bytes, w->text, sizeof(w->text)) == NULL) {
-			dnsd_err(err, "%s: DNS rule %zu: expected an IPv4 or IPv6 address, found '%s'",
+			serve_err(err, "%s: DNS rule %zu: expected an IPv4 or IPv6 address, found '%s'",
 			    r->where, i, r->wrong_addr);
 			return -1;
 		}
@@ -479,14 +382,14 @@ struct dnsd *dnsd_start(int ns_fd, uint16_t port, const struct dnsd_rule *rules,
 
 	if (err != NULL)
 		*err = NULL;
-	pthread_once(&dnsd_threads_once, dnsd_threads_init);
+	serve_threads_init();
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
-		dnsd_err(err, "out of memory");
+		serve_err(err, "out of memory");
 		goto out;
 	}
 	d->seed = seed;
-	atomic_init(&d->t0_ns, dnsd_now_ns());
+	atomic_init(&d->t0_ns, serve_now_ns());
 	if (dnsd_set_rules(d, rules, rule_count, err) < 0)
 		goto out;
 	fd = dnsd_bind(ns_fd, port, err);
@@ -495,12 +398,12 @@ struct dnsd *dnsd_start(int ns_fd, uint16_t port, const struct dnsd_rule *rules,
 	d->base = event_base_new();
 	d->stop_event = d->base != NULL ? event_new(d->base, -1, 0, dnsd_stop_cb, d) : NULL;
 	if (d->stop_event == NULL) {
-		dnsd_err(err, "cannot set up the DNS server's event loop");
+		serve_err(err, "cannot set up the DNS server's event loop");
 		goto out;
 	}
 	d->port = evdns_add_server_port_with_base(d->base, fd, 0, dnsd_request_cb, d);
 	if (d->port == NULL) {
-		dnsd_err(err, "cannot serve DNS on UDP port %u with libevent", (unsigned)port);
+		serve_err(err, "cannot serve DNS on UDP port %u with libevent", (unsigned)port);
 		goto out;
 	}
 	/* The port owns the socket from here and closes it with itself. */
@@ -516,7 +419,7 @@ struct dnsd *dnsd_start(int ns_fd, uint16_t port, const struct dnsd_rule *rules,
 	rc = pthread_create(&d->thread, NULL, dnsd_thread_main, d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		dnsd_err(err, "cannot start the DNS server thread: %s", strerror(rc));
+		serve_err(err, "cannot start the DNS server thread: %s", strerror(rc));
 		goto out;
 	}
 	d->running = true;

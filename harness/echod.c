@@ -1,5 +1,6 @@
 /* echod.c — the built-in TCP echo server; see echod.h. */
 #include "harness/echod.h"
+#include "harness/serve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,14 +31,6 @@ struct echod {
 	struct bufferevent **open;   /* connections still open, freed at stop */
 	size_t open_count, open_capacity;
 };
-
-static pthread_once_t echod_threads_once = PTHREAD_ONCE_INIT;
-
-static void echod_threads_init(void)
-{
-	/* So that echod_free may wake the loop from another thread. */
-	evthread_use_pthreads();
-}
 
 static void echod_forget(struct echod *e, struct bufferevent *bev)
 {
@@ -111,50 +104,16 @@ static void *echod_thread(void *arg)
 	return NULL;
 }
 
-static int echod_socket(int ns_fd, uint16_t port, char **err)
-{
-	int home = -1, fd = -1, one = 1, zero = 0;
-	if (ns_fd >= 0) {
-		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (home < 0 || setns(ns_fd, CLONE_NEWNET) < 0)
-			goto fail;
-	}
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT };
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0 ||
-	    bind(fd, (struct sockaddr *)&any, sizeof any) < 0 || listen(fd, 512) < 0)
-		goto fail;
-	if (home >= 0) {
-		if (setns(home, CLONE_NEWNET) < 0)
-			goto fail;
-		close(home);
-	}
-	return fd;
-fail:
-	if (asprintf(err, "echo server on port %u: %s", port, strerror(errno)) < 0)
-		*err = NULL;
-	if (fd >= 0)
-		close(fd);
-	if (home >= 0) {
-		if (setns(home, CLONE_NEWNET) < 0) {
-			/* Nothing sane is left to do; the caller reports the error. */
-		}
-		close(home);
-	}
-	return -1;
-}
-
 struct echod *echod_start(int ns_fd, uint16_t port, char **err)
 {
 	struct echod *e = calloc(1, sizeof *e);
 	int fd = -1;
-	pthread_once(&echod_threads_once, echod_threads_init);
+	serve_threads_init();
 	if (!e) {
 		*err = strdup("echo server: out of memory");
 		return NULL;
 	}
-	fd = echod_socket(ns_fd, port, err);
+	fd = serve_socket(ns_fd, SOCK_STREAM, port, "echo server", err);
 	if (fd < 0)
 		goto fail;
 	e->base = event_base_new();

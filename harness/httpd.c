@@ -10,6 +10,7 @@
  * leaves the request to us, and the close callback is the one place where
  * both the request and the reply can be let go safely. */
 #include "harness/httpd.h"
+#include "harness/serve.h"
 #include "harness/content.h"
 
 #include <arpa/inet.h>
@@ -126,45 +127,6 @@ static void reply_pace_cb(evutil_socket_t fd, short what, void *arg);
 static void reply_slow_cb(evutil_socket_t fd, short what, void *arg);
 static void reply_closed_cb(struct evhttp_connection *evcon, void *arg);
 static void reply_complete_cb(struct evhttp_request *req, void *arg);
-
-static pthread_once_t httpd_threads_once = PTHREAD_ONCE_INIT;
-
-static void httpd_threads_init(void)
-{
-	/* Bases made afterwards get locks, so that httpd_stop may wake the
-	 * server's loop from another thread. */
-	evthread_use_pthreads();
-}
-
-static void httpd_err(char **err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-}
-
-static int64_t httpd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Copy src into dst, cut to fit and always terminated. */
-static void httpd_copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t n = src != NULL ? strnlen(src, size - 1) : 0;
-
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 /* Strict decimal: digits only, no sign, no overflow. */
 static int httpd_parse_u64(const char *s, uint64_t *out)
@@ -595,7 +557,7 @@ static void httpd_serve_stream(struct httpd *h, struct evhttp_request *req, size
 		reply->start = reply->next = first;
 		reply->end = last + 1;
 		reply->kbit = route->kbit;
-		reply->t0_ns = httpd_now_ns();
+		reply->t0_ns = serve_now_ns();
 		reply->timer = event_new(h->base, -1, EV_PERSIST, reply_pace_cb, reply);
 	}
 	if (reply == NULL || reply->timer == NULL || event_add(reply->timer, &tick) < 0) {
@@ -634,7 +596,7 @@ static void httpd_peer_name(const char *address, char *out, size_t size)
 	    IN6_IS_ADDR_V4MAPPED(&a6) &&
 	    inet_ntop(AF_INET, &a6.s6_addr[12], out, (socklen_t)size) != NULL)
 		return;
-	httpd_copy_cut(out, size, address);
+	serve_copy_cut(out, size, address);
 }
 
 /* Log the request as it arrives (status 0 until answered); fills *entry and
@@ -647,11 +609,11 @@ static size_t httpd_log_request(struct httpd *h, struct evhttp_request *req,
 	ev_uint16_t port = 0;
 
 	memset(entry, 0, sizeof(*entry));
-	entry->t_ns = httpd_now_ns();
-	httpd_copy_cut(entry->method, sizeof(entry->method),
+	entry->t_ns = serve_now_ns();
+	serve_copy_cut(entry->method, sizeof(entry->method),
 	    httpd_method_name(evhttp_request_get_command(req)));
-	httpd_copy_cut(entry->path, sizeof(entry->path), evhttp_request_get_uri(req));
-	httpd_copy_cut(entry->range, sizeof(entry->range),
+	serve_copy_cut(entry->path, sizeof(entry->path), evhttp_request_get_uri(req));
+	serve_copy_cut(entry->range, sizeof(entry->range),
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Range"));
 	/* The address string stays owned by the connection. */
 	if (evcon != NULL)
@@ -737,7 +699,7 @@ static void reply_pace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpd_reply *reply = arg;
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(reply->evcon);
-	double elapsed_s = (double)(httpd_now_ns() - reply->t0_ns) / 1e9;
+	double elapsed_s = (double)(serve_now_ns() - reply->t0_ns) / 1e9;
 	double due_d = (double)reply->start + elapsed_s * (double)reply->kbit * 125.0;
 	uint64_t due = due_d >= (double)reply->end ? reply->end : (uint64_t)due_d;
 
@@ -810,70 +772,10 @@ static void *httpd_thread_main(void *arg)
 	return NULL;
 }
 
-/* Open the listening socket inside ns_fd (-1: here) and come back to the
- * calling thread's own namespace. Returns the socket or -1 with *err. */
+/* The listening socket, inside the server's namespace. */
 static int httpd_listen(int ns_fd, uint16_t port, char **err)
 {
-	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
-	    .sin6_addr = IN6ADDR_ANY_INIT };
-	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_port = htons(port),
-	    .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int orig_ns = -1, fd = -1, ret = -1;
-	const int one = 1, zero = 0;
-	bool v6 = true;
-
-	if (ns_fd >= 0) {
-		orig_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (orig_ns < 0) {
-			httpd_err(err, "cannot open this thread's network namespace: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (setns(ns_fd, CLONE_NEWNET) < 0) {
-			httpd_err(err, "cannot enter the server's network namespace: %s",
-			    strerror(errno));
-			goto out;
-		}
-	}
-	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && errno == EAFNOSUPPORT) {
-		/* A kernel without IPv6: serve IPv4 alone. */
-		v6 = false;
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0) {
-		httpd_err(err, "cannot make the listening socket: %s", strerror(errno));
-		goto out;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)) {
-		httpd_err(err, "cannot set the listening socket's options: %s", strerror(errno));
-		goto out;
-	}
-	if ((v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) :
-	    bind(fd, (struct sockaddr *)&sa4, sizeof(sa4))) < 0) {
-		httpd_err(err, "cannot listen on port %u: %s", (unsigned)port, strerror(errno));
-		goto out;
-	}
-	if (listen(fd, SOMAXCONN) < 0) {
-		httpd_err(err, "cannot listen on port %u: %s", (unsigned)port, strerror(errno));
-		goto out;
-	}
-	ret = fd;
-	fd = -1;
-out:
-	if (orig_ns >= 0) {
-		if (setns(orig_ns, CLONE_NEWNET) < 0 && ret >= 0) {
-			httpd_err(err, "cannot return to the original network namespace: %s",
-			    strerror(errno));
-			close(ret);
-			ret = -1;
-		}
-		close(orig_ns);
-	}
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return serve_socket(ns_fd, SOCK_STREAM, port, "HTTP server", err);
 }
 
 struct httpd *httpd_start(int ns_fd, uint16_t port, uint64_t seed, char **err)
@@ -886,10 +788,10 @@ struct httpd *httpd_start(int ns_fd, uint16_t port, uint64_t seed, char **err)
 
 	if (err != NULL)
 		*err = NULL;
-	pthread_once(&httpd_threads_once, httpd_threads_init);
+	serve_threads_init();
 	h = calloc(1, sizeof(*h));
 	if (h == NULL) {
-		httpd_err(err, "out of memory");
+		serve_err(err, "out of memory");
 		goto out;
 	}
 	h->seed = seed;
@@ -901,7 +803,7 @@ struct httpd *httpd_start(int ns_fd, uint16_t port, uint64_t seed, char **err)
 	h->http = h->base != NULL ? evhttp_new(h->base) : NULL;
 	h->stop_event = h->base != NULL ? event_new(h->base, -1, 0, httpd_stop_cb, h) : NULL;
 	if (h->http == NULL || h->stop_event == NULL) {
-		httpd_err(err, "cannot set up the HTTP server's event loop");
+		serve_err(err, "cannot set up the HTTP server's event loop");
 		goto out;
 	}
 	evhttp_set_gencb(h->http, httpd_request_cb, h);
@@ -914,13 +816,13 @@ struct httpd *httpd_start(int ns_fd, uint16_t port, uint64_t seed, char **err)
 	listener = evconnlistener_new(h->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 0, fd);
 	if (listener == NULL) {
-		httpd_err(err, "cannot listen on port %u with libevent", (unsigned)port);
+		serve_err(err, "cannot listen on port %u with libevent", (unsigned)port);
 		goto out;
 	}
 	fd = -1;
 	if (evhttp_bind_listener(h->http, listener) == NULL) {
 		evconnlistener_free(listener);
-		httpd_err(err, "cannot listen on port %u with libevent", (unsigned)port);
+		serve_err(err, "cannot listen on port %u with libevent", (unsigned)port);
 		goto out;
 	}
 	/* The server thread takes no signals: SIGPIPE from a write to a reset
@@ -935,7 +837,7 @@ struct httpd *httpd_start(int ns_fd, uint16_t port, uint64_t seed, char **err)
 	rc = pthread_create(&h->thread, NULL, httpd_thread_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		httpd_err(err, "cannot start the HTTP server thread: %s", strerror(rc));
+		serve_err(err, "cannot start the HTTP server thread: %s", strerror(rc));
 		goto out;
 	}
 	h->running = true;
