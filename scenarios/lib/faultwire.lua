@@ -207,9 +207,9 @@ local COMMON = {
 
 local fault_kinds = {}
 
-local function define_fault(name, own, validate)
+local function define_fault(name, own, validate, common)
   local schema = {}
-  for k, v in pairs(COMMON) do schema[k] = v end
+  for k, v in pairs(common or COMMON) do schema[k] = v end
   for k, v in pairs(own) do schema[k] = v end
   fault_kinds[name] = true
   fw[name] = function(args)
@@ -325,24 +325,7 @@ local DNS_COMMON = {
 }
 
 local function define_dns_fault(name, own, validate)
-  local schema = {}
-  for k, v in pairs(DNS_COMMON) do schema[k] = v end
-  for k, v in pairs(own) do schema[k] = v end
-  fw[name] = function(args)
-    local what = "fw." .. name
-    local f = check_params(what, args, schema)
-    if f.from and f["until"] and f["until"] <= f.from then
-      fail("%s: 'until' (%s) must be later than 'from' (%s)", what, f["until"], f.from)
-    end
-    if validate then
-      local problem = validate(f)
-      if problem then fail("%s: %s", what, problem) end
-    end
-    f._kind = "fault"
-    f.type = name
-    f.where = caller_where()
-    return f
-  end
+  define_fault(name, own, validate, DNS_COMMON)
 end
 
 define_dns_fault("dns_fail", {
