@@ -263,17 +263,20 @@ int client_run(const struct client_spec *spec, struct client_result *res, char *
 	int64_t kill_at = -1;
 	int status_known = 0, status = 0, exec_errno = 0, setup_errno = 0;
 	int open_fds = 3;
-	struct pollfd fds[4] = {
+	struct pollfd fds[5] = {
 		{ .fd = a.out_pipe[0], .events = POLLIN },
 		{ .fd = a.err_pipe[0], .events = POLLIN },
 		{ .fd = a.status_pipe[0], .events = POLLIN },
 		{ .fd = spec->abort_fd, .events = POLLIN },
+		{ .fd = spec->interrupt_fd, .events = POLLIN },
 	};
 	while (open_fds > 0) {
 		int64_t now = now_ns();
-		if (!res->timed_out && !res->aborted && fds[3].fd >= 0 && (fds[3].revents & POLLIN)) {
+		for (int i = 3; i < 5; i++) {
+			if (res->timed_out || res->aborted || fds[i].fd < 0 || !(fds[i].revents & POLLIN))
+				continue;
 			res->aborted = 1;
-			fds[3].fd = -1;
+			fds[3].fd = fds[4].fd = -1;
 			kill(init, SIGTERM);
 			kill_at = now + (int64_t)CLIENT_KILL_GRACE_MS * 1000000;
 		}
@@ -289,7 +292,7 @@ int client_run(const struct client_spec *spec, struct client_result *res, char *
 		int stopping = res->timed_out || res->aborted;
 		int64_t wake = stopping ? (kill_at >= 0 ? kill_at : now + 100000000) : deadline;
 		int timeout_ms = (int)((wake - now) / 1000000) + 1;
-		int n = poll(fds, 4, timeout_ms);
+		int n = poll(fds, 5, timeout_ms);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < 3 && n > 0; i++) {

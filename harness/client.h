@@ -22,6 +22,7 @@ struct client_spec {
 	double timeout_s;         /* SIGTERM after this, SIGKILL 2 s later */
 	int echo;                 /* copy the client's output to our stderr as it comes */
 	int abort_fd;             /* readable: stop the client now, as at the timeout (-1: none) */
+	int interrupt_fd;         /* the same, for the user's Ctrl-C (-1: none) */
 	/* Called (on the calling thread) right before the client starts, with
 	 * the CLOCK_MONOTONIC start time. */
 	void (*on_start)(int64_t start_ns, void *arg);

@@ -2,6 +2,7 @@
  * decides the process's exit code. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -125,15 +126,19 @@ static int expand_path(struct cli *c, const char *path, char **err)
 }
 
 static volatile sig_atomic_t interrupted;
+static int interrupt_pipe[2] = { -1, -1 };
 
 static void on_interrupt(int sig)
 {
 	(void)sig;
-	/* The client's init got the same signal and stops the client; a
-	 * second Ctrl-C means now. */
+	/* Running clients are stopped (the pipe wakes their runs); a second
+	 * Ctrl-C means now. */
 	if (interrupted)
 		_exit(130);
 	interrupted = 1;
+	if (write(interrupt_pipe[1], "!", 1) < 0) {
+		/* Nothing to do in a signal handler: the flag is set. */
+	}
 }
 
 static void *job_worker(void *arg)
@@ -243,6 +248,12 @@ static int command_run(struct cli *c)
 		free(items);
 		return EXIT_ENVIRONMENT;
 	}
+	if (pipe2(interrupt_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fprintf(stderr, "faultwire: pipe: %s\n", strerror(errno));
+		free(items);
+		return EXIT_ENVIRONMENT;
+	}
+	c->run.interrupt_fd = interrupt_pipe[0];
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <dirent.h>
@@ -277,7 +278,7 @@ static int server_command_start(struct server_command *sc, const struct scenario
 	}
 	sc->spec = (struct client_spec){
 		.argv = s->server_argv, .workdir = dir, .env = env, .net_ns = server_ns, .hosts_file = hosts,
-		.timeout_s = timeout + 3600, .abort_fd = sc->stop_pipe[0],
+		.timeout_s = timeout + 3600, .abort_fd = sc->stop_pipe[0], .interrupt_fd = -1,
 	};
 	if (pthread_create(&sc->thread, NULL, server_command_thread, sc) != 0) {
 		*err = strdup("cannot start the server command's thread");
@@ -540,7 +541,7 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	struct client_spec spec = {
 		.argv = client_argv, .workdir = workdir, .env = env, .net_ns = topo.client_ns,
 		.hosts_file = hosts, .resolv_file = s->dns ? resolv : NULL, .timeout_s = timeout, .echo = options->echo,
-		.abort_fd = engine_failure_fd(engine),
+		.abort_fd = engine_failure_fd(engine), .interrupt_fd = options->interrupt_fd,
 		.on_start = on_client_start, .on_start_arg = &clocks,
 	};
 	if (client_run(&spec, &client, &err) < 0) {
@@ -612,7 +613,11 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	json_array_foreach(expectations, i, e)
 		all_ok &= json_is_true(json_object_get(e, "ok"));
 	char *why = NULL;
-	if (engine_failure && engine_error_is_scenario(engine)) {
+	struct pollfd interrupted = { .fd = options->interrupt_fd, .events = POLLIN };
+	if (options->interrupt_fd >= 0 && poll(&interrupted, 1, 0) == 1) {
+		out->verdict = VERDICT_ERROR;
+		why = strdup("interrupted: the client was stopped before it finished");
+	} else if (engine_failure && engine_error_is_scenario(engine)) {
 		/* A hook or timed action of the scenario failed: the scenario's
 		 * error, said as file:line. */
 		out->verdict = VERDICT_ERROR;

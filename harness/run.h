@@ -26,6 +26,7 @@ struct run_options {
 	char **client_argv;   /* replaces the scenario's client when not NULL */
 	int echo;             /* show the client's output as it comes */
 	const char *pcap_path;  /* write a pcapng capture there (NULL: none) */
+	int interrupt_fd;       /* readable once the user pressed Ctrl-C (-1: never) */
 };
 
 struct run_outcome {

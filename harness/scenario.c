@@ -383,9 +383,12 @@ static int hook_answer(lua_State *L, const char *where, const char *which, struc
 		action = strcmp(s, "accept") == 0 ? ACTION_ACCEPT : strcmp(s, "drop") == 0 ? ACTION_DROP
 		       : strcmp(s, "reset") == 0 ? ACTION_RESET : -1;
 	} else if (lua_istable(L, -1)) {
-		lua_getfield(L, -1, "delay_ms");
+		/* Raw: this runs outside any pcall, and a metatable's __index
+		 * could raise an error. */
+		lua_pushliteral(L, "delay_ms");
+		lua_rawget(L, -2);
 		if (lua_isnumber(L, -1) && lua_tonumber(L, -1) >= 0) {
-			d->delay_ns = (int64_t)(lua_tonumber(L, -1) * 1e6);
+			d->delay_ns = scenario_ns(lua_tonumber(L, -1) * 1e6);
 			d->keep_order = 1;
 			action = ACTION_DELAY;
 		}
@@ -506,6 +509,13 @@ static int scenario_read_rule(lua_State *L, int index, struct fault_rule *r, cha
 	r->delay_ns = scenario_ns(field_number(L, index, "ms", r->type == FAULT_REORDER ? 10 : 0, NULL) * 1e6);
 	r->jitter_ns = scenario_ns(field_number(L, index, "jitter_ms", 0, NULL) * 1e6);
 	r->bits_per_s = field_number(L, index, "kbit", 1000, NULL) * 1000.0;
+	/* fw.rate checks kbit >= 1, but a table changed since may say 0 or
+	 * NaN, and the engine divides by it. */
+	if (r->type == FAULT_RATE && !(r->bits_per_s >= 1000.0)) {
+		if (asprintf(err, "%s: fw.rate needs kbit >= 1", r->where) < 0)
+			*err = NULL;
+		return -1;
+	}
 	lua_getfield(L, index, "shared");
 	r->shared = lua_toboolean(L, -1);
 	lua_pop(L, 1);

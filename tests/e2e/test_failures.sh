@@ -26,4 +26,18 @@ run killed 1 "$SCENARIOS/reset_reported.lua" -- sh -c 'curl -sS -o out.bin http:
 check "the signal is recorded" '.client.signal == "SIGSEGV" and .client.exit_code == null'
 check "a crash is not a report" '.expectations[0].ok == false and (.expectations[0].detail | test("killed by SIGSEGV"))'
 output_has "the summary says so" "killed by SIGSEGV"
+# Ctrl-C (SIGINT to faultwire alone): the client is stopped at once, the
+# run is an error, not a pass or an inconclusive, and the exit code is 130.
+CHECKS=$((CHECKS + 1))
+"$FAULTWIRE" run --json "$OUT/int.json" "$SCENARIOS/reset_reported.lua" -- sleep 30 >"$OUT/int.out" 2>&1 &
+pid=$!
+sleep 1
+kill -INT "$pid"
+code=0
+wait "$pid" || code=$?
+cat "$OUT/int.out"
+[ "$code" = 130 ] || fail "interrupted run: expected exit 130, got $code"
+LAST=$OUT/int
+check "an interrupted run is an error" '.verdict == "error" and (.error | test("interrupted"))'
+check "the client was stopped, not waited for" '.client.duration_ms < 5000'
 finish
