@@ -152,6 +152,7 @@ static void *job_worker(void *arg)
 			q->items[i].outcome.verdict = VERDICT_ERROR;
 			q->items[i].outcome.exit_class = EXIT_FAILED;
 			q->items[i].outcome.error = strdup("not run: interrupted");
+			job_progress(q, &q->items[i]);
 			continue;
 		}
 		struct run_options options = *q->options;

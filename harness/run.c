@@ -295,10 +295,14 @@ static int server_command_start(struct server_command *sc, const struct scenario
 	}
 	pthread_join(sc->thread, NULL);
 	sc->started = 0;
-	if (asprintf(err, "%s: the server command %s did not %s on port %u within 5 s%s%s", s->path, s->server_argv[0],
-	             s->server_udp ? "bind UDP" : "listen", s->server_port,
-	             sc->result.stderr_tail && *sc->result.stderr_tail ? "; it said: " : "",
-	             sc->result.stderr_tail ? sc->result.stderr_tail : "") < 0)
+	const char *said = sc->result.exec_error ? sc->result.exec_error
+	                 : sc->result.stderr_tail && *sc->result.stderr_tail ? sc->result.stderr_tail : NULL;
+	char ended[64] = "";
+	if (!sc->result.exec_error && sc->result.exit_code >= 0 && atomic_load(&sc->finished))
+		snprintf(ended, sizeof ended, " (it exited %d)", sc->result.exit_code);
+	if (asprintf(err, "%s: the server command %s did not %s on port %u within 5 s%s%s%s", s->path, s->server_argv[0],
+	             s->server_udp ? "bind UDP" : "listen", s->server_port, ended, said ? "; it said: " : "",
+	             said ? said : "") < 0)
 		*err = NULL;
 	return -1;
 }
@@ -532,8 +536,11 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	if (s->dns) {
 		dnsd = dnsd_start(topo.server_ns, 53, s->dns_rules, s->dns_rule_count, seed, &err);
 		if (!dnsd) {
-			/* A rule's mistake names its file:line; anything else is the machine's. */
-			set_error(out, err && strncmp(err, s->path, strlen(s->path)) == 0 ? EXIT_SCENARIO : EXIT_ENVIRONMENT, err);
+			/* A rule's mistake starts with its file:line; anything else is the machine's. */
+			int rule_error = 0;
+			for (size_t i = 0; err && i < s->dns_rule_count; i++)
+				rule_error |= strncmp(err, s->dns_rules[i].where, strlen(s->dns_rules[i].where)) == 0;
+			set_error(out, rule_error ? EXIT_SCENARIO : EXIT_ENVIRONMENT, err);
 			goto out;
 		}
 	}

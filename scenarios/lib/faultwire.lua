@@ -716,12 +716,16 @@ function fw.scenario(args)
   check_list(s.faults, "fault", "faults", "fw.reset{after_bytes = 1024}")
   check_list(s.expect, "expect", "expect", "fw.reported{stderr = \"reset\"}")
   if #s.faults > 32 then fail("a scenario may have at most 32 faults; this one has %d", #s.faults) end
+  if not s.server then s.server = { _kind = "server", type = "http", port = 80 } end
   for _, f in ipairs(s.faults) do
+    if f.action == "http403" and s.server.type ~= "http" then
+      fail("fw.%s (%s) with action = \"http403\" needs the built-in HTTP server (server = fw.http{}): "
+        .. "only it can answer 403", f.type, f.where)
+    end
     if (f.type == "dns_fail" or f.type == "dns_wrong") and not s.dns then
       fail("fw.%s (%s) acts in the built-in DNS server: add dns = fw.dns{} to the scenario", f.type, f.where)
     end
   end
-  if not s.server then s.server = { _kind = "server", type = "http", port = 80 } end
   s._kind = "scenario"
   s.where = caller_where()
   return s

@@ -20,7 +20,7 @@ CHECKS=$((CHECKS + 1))
 rst=$(tshark -r "$OUT/run.pcapng" -Y 'frame.comment == "injected" && tcp.flags.reset == 1 && tcp.dstport != 80' \
 	-T fields -e tcp.seq_raw 2>/dev/null | head -1)
 last_end=$(tshark -r "$OUT/run.pcapng" -Y 'tcp.srcport == 80 && tcp.len > 0 && (frame.comment == "accept" || frame.comment == "injected")' \
-	-T fields -e tcp.seq_raw -e tcp.len 2>/dev/null | awk '{ e = ($1 + $2) % 4294967296; if (e > m || m == "") m = e } END { print m }')
+	-T fields -e tcp.seq_raw -e tcp.len 2>/dev/null | awk '{ e = ($1 + $2) % 4294967296; if (e > m || m == "") m = e } END { printf "%.0f\n", m }')
 CHECKS=$((CHECKS + 1))
 [ -n "$rst" ] && [ "$rst" = "$last_end" ] || fail "the RST to the client has seq $rst, the data it was given ends at $last_end"
 
