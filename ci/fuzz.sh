@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
+root=$(pwd)
 dir=build-fuzz
 
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DFAULTWIRE_FUZZ=ON \
@@ -24,9 +25,11 @@ for target in packet scenario; do
   work=$(mktemp -d)
   mkdir "$work/corpus"
   cp tests/fuzz/corpus/$target/* "$work/corpus/"
+  dict=()
+  [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="$root/tests/fuzz/$target.dict")
   echo "fuzz_$target: $seconds s"
-  if ! (cd "$work" && "$OLDPWD/$dir/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-          -artifact_prefix="$OLDPWD/$dir/findings/${target}-" -print_final_stats=1 corpus </dev/null); then
+  if ! (cd "$work" && "$root/$dir/fuzz_$target" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+          -artifact_prefix="$root/$dir/findings/${target}-" -print_final_stats=1 corpus </dev/null); then
     echo "fuzz_$target: FINDING (see $dir/findings/)" >&2
     status=1
   fi

@@ -11,3 +11,7 @@ bash ci/build.sh build
 
 bash ci/build.sh build-asan -DFAULTWIRE_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2)
+
+# A short fuzz of the packet parser and flow tracking, and of scenario
+# loading (the long one is in docs/fuzzing.md).
+bash ci/fuzz.sh 20

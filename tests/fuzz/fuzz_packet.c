@@ -11,6 +11,11 @@
  *                                 bits 1-7: how far the clock moves first
  *     length[2]                   big-endian; cut to what is left
  *     packet[length]              from the IP header on, as NFQUEUE gives it
+ *   the record ff 00 00 (at most once) is a flood: FUZZ_FLOOD_FLOWS opening
+ *   SYNs, so that the table grows and the sweeps have work.
+ *
+ * Between packets the clock moves and, as on the engine's tick, finished
+ * flows are retired and time-driven resets happen.
  *
  * Each packet is copied into a buffer of exactly its length, so AddressSanitizer
  * sees any read past the copy. Beyond "no crash, no sanitizer report", the
@@ -20,6 +25,7 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +241,15 @@ static void fuzz_rules_init(struct fault_rule *rules, size_t *n)
 
 	*n = i;
 }
+
+#define FUZZ_RETIRE_CLOSED_NS (2 * FUZZ_S)    /* as the engine */
+#define FUZZ_RETIRE_OPENING_NS (30 * FUZZ_S)
+#define FUZZ_RETIRE_BUDGET 8
+#define FUZZ_FLOOD_FLOWS 1040                 /* more than the table's first 1024 buckets */
+/* A record with this control byte and length 0 is a flood, not a packet
+ * (an empty packet would not parse anyway). Rare on purpose: a flood costs
+ * a thousand packets. */
+#define FUZZ_FLOOD_CONTROL 0xff
 
 struct fuzz_run {
 	struct flow_table *flows;
@@ -502,19 +517,69 @@ static void fuzz_apply(struct fuzz_run *run, struct flow *f, const struct packet
 	}
 }
 
-/* engine_on_tick: time-driven resets of every open flow. */
+static void fuzz_packet(struct fuzz_run *run, const uint8_t *data, size_t len, enum flow_dir dir, int64_t now);
+static void fuzz_decide(struct fuzz_run *run, const struct packet *p, enum flow_dir dir, int64_t now);
+
+/* engine_on_tick: retire finished flows a few at a time, then the
+ * time-driven resets of every live flow. The engine retires up to 4096 per
+ * 5 ms tick; here a tick comes with each packet, and a small budget makes
+ * the sweep stop and resume mid-list. */
 static void fuzz_tick(struct fuzz_run *run, int64_t now)
 {
-	size_t n = flow_table_count(run->flows);
-	for (uint32_t id = 1; id <= n; id++) {
-		struct flow *f = flow_table_get(run->flows, id);
+	(void)flow_table_retire(run->flows, now, FUZZ_RETIRE_CLOSED_NS, FUZZ_RETIRE_OPENING_NS, FUZZ_RETIRE_BUDGET);
+	if (!run->has_timed_rules)
+		return;
+	for (struct flow *f = flow_table_live_first(run->flows); f; f = flow_table_live_next(f)) {
 		struct fault_decision d;
-		FUZZ_CHECK(f != NULL && f->id == id);
+		FUZZ_CHECK(!f->retired);
 		if (fault_tick(run->flows, run->rules, run->rule_count, f, now - FUZZ_T0_NS,
 		               now - f->opened_ns, &d)) {
 			FUZZ_CHECK(d.action == ACTION_RESET && d.rule >= 0 && d.rule < (int)run->rule_count);
 			fuzz_reset_flow(f, d.to, now);
 		}
+	}
+}
+
+/* Every flow is live or retired, never both; retired ones have given their
+ * working state back and are out of the lookup table. */
+static void fuzz_check_table(struct fuzz_run *run)
+{
+	size_t count = flow_table_count(run->flows), live = 0, retired = 0;
+	for (struct flow *f = flow_table_live_first(run->flows); f; f = flow_table_live_next(f)) {
+		FUZZ_CHECK(!f->retired && live < count);
+		live++;
+	}
+	for (uint32_t id = 1; id <= count; id++) {
+		struct flow *f = flow_table_get(run->flows, id);
+		FUZZ_CHECK(f != NULL && f->id == id);
+		if (f->retired) {
+			FUZZ_CHECK(f->rules == NULL && f->digest == NULL);
+			retired++;
+		}
+	}
+	FUZZ_CHECK(retired == flow_table_retired(run->flows) && live + retired == count);
+}
+
+/* Flood mode: FUZZ_FLOOD_FLOWS opening SYNs from one client, so the table
+ * grows past its first 1024 buckets and the sweeps have work to do. */
+static void fuzz_flood(struct fuzz_run *run, int64_t *now)
+{
+	struct craft_tcp t = {
+		.src = { .family = AF_INET, .bytes = { 198, 18, 0, 2 } },
+		.dst = { .family = AF_INET, .bytes = { 198, 19, 0, 2 } },
+		.dport = 80, .flags = TCP_SYN, .window = 64240,
+	};
+	uint8_t buf[64];
+	struct packet p;
+	size_t len = craft_tcp_segment(buf, sizeof buf, &t);
+	FUZZ_CHECK(len > 0 && packet_parse(&p, buf, len, NULL) == 0);
+	/* Parsed once, the port changed in place: a flood should cost the
+	 * flow table and the rules, not the parser. */
+	for (uint32_t i = 0; i < FUZZ_FLOOD_FLOWS; i++) {
+		p.sport = (uint16_t)(10000 + i);
+		p.seq = i * 7919u;
+		*now += 1000;
+		fuzz_decide(run, &p, DIR_UP, *now);
 	}
 }
 
@@ -545,7 +610,14 @@ static void fuzz_packet(struct fuzz_run *run, const uint8_t *data, size_t len, e
 		};
 		fuzz_send_tcp(&t);
 	}
+	fuzz_decide(run, &p, dir, now);
+}
 
+/* The engine's part for a parsed packet: its flow, the decision, and
+ * carrying it out. */
+static void fuzz_decide(struct fuzz_run *run, const struct packet *pp, enum flow_dir dir, int64_t now)
+{
+	struct packet p = *pp;
 	struct flow *f = flow_lookup(run->flows, &p, dir);
 	int opening_syn = p.proto == IPPROTO_TCP && dir == DIR_UP &&
 	                  (p.tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
@@ -568,13 +640,38 @@ static void fuzz_packet(struct fuzz_run *run, const uint8_t *data, size_t len, e
 	fuzz_apply(run, f, &p, dir, &d, now);
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A rule is large (conn_cap keeps 4096 flow pointers), so the rules live in
+ * static storage, not on the stack: the list is built once, and each input
+ * copies the rules its mask enables. */
+static struct fault_rule fuzz_all_rules[FLOW_MAX_RULES];
+static size_t fuzz_all_count;
+static struct fuzz_run fuzz_state;
+
+/* *to = *from, but for conn_cap's array of admitted flows (32 KiB; only its
+ * first counted_count entries mean anything, and that count is copied):
+ * copying it for every rule of every input would be most of the work. */
+static void fuzz_rule_copy(struct fault_rule *to, const struct fault_rule *from)
+{
+	size_t skip_at = offsetof(struct fault_rule, counted);
+	size_t skip_end = skip_at + sizeof from->counted;
+	memcpy(to, from, skip_at);
+	memcpy((char *)to + skip_end, (const char *)from + skip_end, sizeof *from - skip_end);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_rules_init(fuzz_all_rules, &fuzz_all_count);
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fault_rule all[FLOW_MAX_RULES];
-	size_t all_count;
-	struct fuzz_run run;
+	struct fuzz_run *run = &fuzz_state;
 	char digest[65];
 
 	if (size < 4)
@@ -584,13 +681,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 4;
 	size -= 4;
 
-	memset(&run, 0, sizeof run);
-	fuzz_rules_init(all, &all_count);
-	for (size_t i = 0; i < all_count; i++) {
+	run->rule_count = 0;
+	run->has_timed_rules = run->exact_bytes = 0;
+	run->flows = NULL;
+	for (size_t i = 0; i < fuzz_all_count; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		struct fault_rule *r = &run.rules[run.rule_count++];
-		*r = all[i];
+		struct fault_rule *r = &run->rules[run->rule_count++];
+		fuzz_rule_copy(r, &fuzz_all_rules[i]);
 		(void)fault_type_name(r->type);
 		if (r->type == FAULT_RATE_BLOCK) {
 			r->sources = calloc(FAULT_MAX_SOURCES, sizeof *r->sources);
@@ -598,19 +696,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				goto out;
 		}
 		if (r->after_ns >= 0)
-			run.has_timed_rules = 1;
+			run->has_timed_rules = 1;
 		if (fault_rule_needs_whole_packets(r))
-			run.exact_bytes = 1;
+			run->exact_bytes = 1;
 	}
-	run.router4.family = AF_INET;
-	memcpy(run.router4.bytes, (const uint8_t[]){ 198, 18, 0, 1 }, 4);
-	run.router6.family = AF_INET6;
-	memcpy(run.router6.bytes, (const uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, 0, 0x0c, [15] = 1 }, 16);
-	run.flows = flow_table_new(42);
-	if (!run.flows)
+	run->router4.family = AF_INET;
+	memcpy(run->router4.bytes, (const uint8_t[]){ 198, 18, 0, 1 }, 4);
+	run->router6.family = AF_INET6;
+	memcpy(run->router6.bytes, (const uint8_t[]){ 0x20, 0x01, 0x0d, 0xb8, 0, 0x0c, [15] = 1 }, 16);
+	run->flows = flow_table_new(42);
+	if (!run->flows)
 		goto out;
+	flow_table_set_rule_count(run->flows, run->rule_count);
 
 	int64_t now = FUZZ_T0_NS;
+	int flooded = 0;
 	while (size >= 3) {
 		uint8_t control = data[0];
 		size_t len = (size_t)data[1] << 8 | data[2];
@@ -618,25 +718,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= 3;
 		if (len > size)
 			len = size;
+		if (control == FUZZ_FLOOD_CONTROL && len == 0 && !flooded) {
+			fuzz_flood(run, &now);
+			flooded = 1;
+			continue;
+		}
 		now += fuzz_clock_step(control);
-		if (run.has_timed_rules)
-			fuzz_tick(&run, now);
+		fuzz_tick(run, now);
 		/* An exact copy: reading past it is a heap overflow ASan sees. */
 		uint8_t *copy = malloc(len ? len : 1);
 		if (!copy)
 			goto out;
 		memcpy(copy, data, len);
-		fuzz_packet(&run, copy, len, (control & 1) ? DIR_DOWN : DIR_UP, now);
+		fuzz_packet(run, copy, len, (control & 1) ? DIR_DOWN : DIR_UP, now);
 		free(copy);
 		data += len;
 		size -= len;
 	}
-	flow_table_digest(run.flows, digest);
+	fuzz_check_table(run);
+	flow_table_digest(run->flows, digest);
 	FUZZ_CHECK(strlen(digest) == 64);
 
 out:
-	flow_table_free(run.flows);
-	for (size_t i = 0; i < run.rule_count; i++)
-		free(run.rules[i].sources);
+	flow_table_free(run->flows);
+	for (size_t i = 0; i < run->rule_count; i++)
+		free(run->rules[i].sources);
 	return 0;
 }

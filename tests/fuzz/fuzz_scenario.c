@@ -4,7 +4,9 @@
  * scenario_load; when it loads, its expectations are evaluated over a fixed,
  * hand-made run record, which runs fw.check functions and every expectation's
  * evaluator. Whatever the file says, this must not crash, trip a sanitizer or
- * leak, and a failure must come with a message.
+ * leak, and a failure must come with a message. A scenario that loads also
+ * meets the engine's side: its timed actions run, and a short TCP
+ * connection goes through fault_decide over its rules, which calls its hooks.
  *
  * The instruction budget is lowered through FAULTWIRE_LUA_BUDGET (unless it
  * is set already): 200 million instructions per call would make every
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,10 @@
 #include <jansson.h>
 
 #include "harness/scenario.h"
+#include "sim/craft.h"
+#include "sim/fault.h"
+#include "sim/flow.h"
+#include "sim/packet.h"
 
 #define FUZZ_CHECK(cond)                                                                   \
 	do {                                                                                   \
@@ -61,6 +68,13 @@ static int fuzz_verbose;  /* FUZZ_SCENARIO_VERBOSE=1: say what each input did */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Best effort: a scenario may have written files of its own there. */
+static void fuzz_cleanup(void)
+{
+	unlink(fuzz_path);
+	rmdir(fuzz_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -79,6 +93,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	snprintf(fuzz_path, sizeof fuzz_path, "%s/scenario.lua", fuzz_dir);
+	atexit(fuzz_cleanup);
 	snprintf(text, sizeof text, fuzz_record_text, fuzz_dir);
 	fuzz_record = json_loads(text, 0, &error);
 	if (!fuzz_record) {
@@ -107,6 +122,87 @@ static void fuzz_write_file(const uint8_t *data, size_t size)
 		size -= (size_t)n;
 	}
 	close(fd);
+}
+
+/* One segment of the connection fuzz_engine_side plays: len payload bytes
+ * after a bare TCP header (craft.c makes the header, the payload is added). */
+static size_t fuzz_segment(uint8_t *buf, size_t cap, int up, uint8_t flags, uint32_t seq, uint32_t ack,
+                           size_t payload)
+{
+	static const struct packet_addr client = { .family = AF_INET, .bytes = { 198, 18, 0, 2 } };
+	static const struct packet_addr server = { .family = AF_INET, .bytes = { 198, 19, 0, 2 } };
+	struct craft_tcp t = {
+		.src = up ? client : server, .dst = up ? server : client,
+		.sport = up ? 41234 : 80, .dport = up ? 80 : 41234,
+		.seq = seq, .ack = ack, .flags = flags, .window = 502,
+	};
+	size_t len = craft_tcp_segment(buf, cap, &t);
+	FUZZ_CHECK(len > 0 && len + payload <= cap);
+	memset(buf + len, 'x', payload);
+	len += payload;
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	return len;
+}
+
+/* What the engine does with a loaded scenario, in short: its timed actions
+ * run, and each packet of one connection goes through fault_decide over
+ * the scenario's rules (calling its Lua hooks), with flow_update when it is
+ * let through. The rules are the scenario's own copy, freed with it. */
+static void fuzz_engine_side(struct scenario *s)
+{
+	static const struct { int up; uint8_t flags; uint32_t seq, ack; size_t payload; int64_t at_ms; } conn[] = {
+		{ 1, TCP_SYN, 1000, 0, 0, 5 },
+		{ 0, TCP_SYN | TCP_ACK, 9000, 1001, 0, 6 },
+		{ 1, TCP_ACK, 1001, 9001, 0, 7 },
+		{ 1, TCP_PSH | TCP_ACK, 1001, 9001, 40, 8 },
+		{ 0, TCP_ACK, 9001, 1041, 1400, 20 },
+		{ 0, TCP_ACK, 10401, 1041, 1400, 900 },
+		{ 1, TCP_ACK, 1041, 11801, 0, 2500 },
+		{ 0, TCP_FIN | TCP_ACK, 11801, 1041, 0, 6000 },
+		{ 1, TCP_FIN | TCP_ACK, 1041, 11802, 0, 6001 },
+	};
+	const int64_t t0 = 1000000000000LL;
+	uint8_t buf[1600];
+
+	for (size_t i = 0; i < s->timer_count; i++) {
+		char *err = NULL;
+		if (s->timers[i].fn(s->timers[i].arg, &err) < 0)
+			FUZZ_CHECK(err != NULL && err[0] != '\0');
+		free(err);
+	}
+	struct flow_table *t = flow_table_new(s->seed);
+	if (!t)
+		return;
+	flow_table_set_rule_count(t, s->rule_count);
+	for (size_t i = 0; i < sizeof conn / sizeof conn[0]; i++) {
+		struct packet p;
+		struct fault_decision d;
+		enum flow_dir dir = conn[i].up ? DIR_UP : DIR_DOWN;
+		int64_t now = t0 + conn[i].at_ms * 1000000;
+		size_t len = fuzz_segment(buf, sizeof buf, conn[i].up, conn[i].flags, conn[i].seq, conn[i].ack,
+		                          conn[i].payload);
+		FUZZ_CHECK(packet_parse(&p, buf, len, NULL) == 0);
+		struct flow *f = flow_lookup(t, &p, dir);
+		if (!f && !(f = flow_open(t, &p, dir, now)))
+			break;
+		fault_decide(t, s->rules, s->rule_count, f, &p, dir, now - t0, now - f->opened_ns, &d);
+		if (d.error) {
+			/* A hook failed: the engine stops the run with the message. */
+			FUZZ_CHECK(d.error[0] != '\0' && d.action == ACTION_DROP);
+			free(d.error);
+			break;
+		}
+		FUZZ_CHECK(d.rule >= -1 && d.rule < (int)s->rule_count);
+		if (d.action == ACTION_DELAY)
+			FUZZ_CHECK(d.delay_ns > 0);
+		if (d.action == ACTION_ACCEPT || d.action == ACTION_DELAY || d.action == ACTION_DUPLICATE ||
+		    d.action == ACTION_CORRUPT)
+			flow_update(f, &p, dir, now);
+		else if (d.action == ACTION_RESET || d.action == ACTION_FORGET)
+			flow_end(f, FLOW_END_RESET_INJECTED, now);
+	}
+	flow_table_free(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -154,6 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		json_decref(results);
 	}
+	fuzz_engine_side(s);
 	scenario_free(s);
 	return 0;
 }

@@ -5,7 +5,8 @@
 The input format is described in fuzz_packet.c and docs/fuzzing.md:
 a 4-byte little-endian rule mask, then records of
 control (bit 0: 1 = down; bits 1-7: clock step), 2-byte big-endian length,
-and the packet from its IP header on. The packets are what a capture in the
+and the packet from its IP header on; the record ff 00 00 is a flood of
+opening SYNs. The packets are what a capture in the
 middlebox would show for curl against the built-in server, with valid
 checksums: TCP handshakes, data, FIN and RST, a DNS exchange over UDP, ICMP
 echo, over IPv4 and IPv6, plus fragments and IPv6 extension headers."""
@@ -19,6 +20,7 @@ C6 = bytes.fromhex("20010db8000c00000000000000000002")
 S6 = bytes.fromhex("20010db8000500000000000000000002")
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 ALL_RULES = 31  # fuzz_rules_init in fuzz_packet.c
+FLOOD = b"\xff\x00\x00"  # a record that means: 1040 SYNs (FUZZ_FLOOD_FLOWS in fuzz_packet.c)
 
 
 def csum(data):
@@ -195,6 +197,12 @@ def main():
         "v4_fragments": header(everything) + fragments_v4(),
         "v6_extensions": header(everything) + ipv6_extensions(),
     }
+    # A flood first: the table grows, conn_cap and rate_block see many
+    # connections, finished flows are retired (long idle steps).
+    seeds["flood_no_rules"] = header(0) + FLOOD + download(C4, S4, 41234, idle=100)
+    seeds["flood_conn_cap_source"] = header(1 << 15) + FLOOD + mixed(C4, S4)
+    seeds["flood_conn_cap_global"] = header(1 << 16) + FLOOD + mixed(C6, S6)
+    seeds["flood_rate_block"] = header(1 << 19 | 1 << 21) + FLOOD + mixed(C4, S4)
     # Each rule alone in front of a mixed run, IPv4 and IPv6 alternating.
     for i in range(ALL_RULES):
         c, s = (C4, S4) if i % 2 == 0 else (C6, S6)
