@@ -35,4 +35,6 @@ for target in packet scenario; do
   fi
   rm -rf "$work"
 done
+failed=$((status == 0 ? 0 : 1))
+echo "fuzz: $((2 - failed)) passed, $failed failed"
 exit $status

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test.sh — install what is missing, build, and run every test through
 # ctest: once in the normal build, once built with AddressSanitizer and
-# UndefinedBehaviorSanitizer.
+# UndefinedBehaviorSanitizer; then a short fuzz of both fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
