@@ -18,6 +18,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 mkdir -p "$dir/findings"
 status=0
+findings=0
 for target in packet scenario; do
   # New inputs go to a scratch copy: the seed corpus in the tree stays as
   # it was written. Runs in a scratch working directory, so a scenario's
@@ -32,9 +33,9 @@ for target in packet scenario; do
           -artifact_prefix="$root/$dir/findings/${target}-" -print_final_stats=1 corpus </dev/null); then
     echo "fuzz_$target: FINDING (see $dir/findings/)" >&2
     status=1
+    findings=$((findings + 1))
   fi
   rm -rf "$work"
 done
-failed=$((status == 0 ? 0 : 1))
-echo "fuzz: $((2 - failed)) passed, $failed failed"
+echo "fuzz: $((2 - findings)) passed, $findings failed"
 exit $status
