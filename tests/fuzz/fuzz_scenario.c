@@ -124,8 +124,9 @@ static void fuzz_write_file(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-/* One segment of the connection fuzz_engine_side plays: len payload bytes
- * after a bare TCP header (craft.c makes the header, the payload is added). */
+/* One segment of the connection fuzz_engine_side plays: `payload` bytes
+ * after a bare TCP header (craft.c makes the header, the payload is added;
+ * the parser does not look at checksums). */
 static size_t fuzz_segment(uint8_t *buf, size_t cap, int up, uint8_t flags, uint32_t seq, uint32_t ack,
                            size_t payload)
 {
@@ -228,9 +229,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r->flow_count <= FAULT_MAX_FLOWS);
 		FUZZ_CHECK(r->dirs != 0 && (r->dirs & ~(unsigned)(DIR_UP | DIR_DOWN)) == 0);
 	}
+	/* Every argument is a string the run can read (ASan watches strlen). */
 	if (s->client_argv)
 		for (char **a = s->client_argv; *a; a++)
-			FUZZ_CHECK(strlen(*a) < SIZE_MAX);
+			(void)strlen(*a);
 
 	json_t *results = NULL;
 	if (scenario_evaluate(s, fuzz_record, &results, &err) < 0) {
