@@ -245,6 +245,17 @@ static void scenario_sandbox(lua_State *L)
 	lua_pop(L, 2);
 	lua_pushnil(L);
 	lua_setglobal(L, "debug");
+	/* Text only: crafted bytecode can corrupt the interpreter's memory,
+	 * so load, loadfile and dofile refuse binary chunks, and nothing can
+	 * make one (string.dump). */
+	static const char text_only[] =
+		"local load, loadfile = load, loadfile\n"
+		"_G.load = function(chunk, name, mode, env) return load(chunk, name, 't', env) end\n"
+		"_G.loadfile = function(file, mode, env) return loadfile(file, 't', env) end\n"
+		"_G.dofile = function(file) local f = assert(loadfile(file, 't')); return f() end\n"
+		"string.dump = nil\n";
+	if (luaL_loadbufferx(L, text_only, sizeof text_only - 1, "=sandbox", "t") == LUA_OK)
+		lua_call(L, 0, 0);
 	/* nor through require "debug" (debug.sethook would lift the budget) */
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 	lua_pushnil(L);

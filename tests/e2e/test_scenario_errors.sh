@@ -28,4 +28,6 @@ output_has "says so" "INCONCLUSIVE"
 
 run fires 0 "$SCENARIOS/reset_reported.lua"
 check "with a fault that fires, the verdict is pass" '.verdict == "pass" and (.faults | length) >= 1'
+run sandbox 0 "$SCENARIOS/no_bytecode.lua"
+check "binary chunks, string.dump and the shell are out of reach" '.expectations[0].ok'
 finish
