@@ -329,6 +329,17 @@ static void server_command_free(struct server_command *sc)
 	free(sc->error);
 }
 
+/* Requests the server logged whose connection the engine never saw: they
+ * went around the faults, which must never happen (fail closed). */
+static size_t escaped_requests(json_t *record)
+{
+	size_t i, escaped = 0;
+	json_t *r;
+	json_array_foreach(json_object_get(json_object_get(record, "server"), "requests"), i, r)
+		escaped += json_is_null(json_object_get(r, "flow"));
+	return escaped;
+}
+
 struct run_clocks {
 	struct engine *engine;
 	struct dnsd *dnsd;
@@ -635,6 +646,12 @@ void run_scenario(const char *path, const struct run_options *options, struct ru
 	} else if (engine_failure) {
 		out->verdict = VERDICT_ERROR;
 		if (asprintf(&why, "the packet engine failed: %s", engine_failure) < 0)
+			why = NULL;
+	} else if (escaped_requests(out->record)) {
+		out->verdict = VERDICT_ERROR;
+		if (asprintf(&why, "%zu request(s) reached the server on a connection the middlebox never saw: "
+		                   "traffic escaped the faults, so the run proves nothing",
+		             escaped_requests(out->record)) < 0)
 			why = NULL;
 	} else if (st.queue_drops) {
 		out->verdict = VERDICT_ERROR;
